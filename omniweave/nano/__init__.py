@@ -1,0 +1,1 @@
+"""The nano preset: ShapeWorld and the small pretrained components that live in it."""

@@ -1,0 +1,1 @@
+"""Recipes that train the nano components from scratch (``omniweave nano build``)."""
