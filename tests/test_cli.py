@@ -45,3 +45,12 @@ def test_console_script_entry_point():
     proc = subprocess.run([sys.executable, "-m", "omniweave.cli", "world", "render", "--caption",
                            "a steady loud sine tone", "--out", "y.wav"], capture_output=True, text=True)
     assert proc.returncode == 2 and "'loud'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_nano_decode_bad_input(tmp_path, capsys):
+    out = tmp_path / "x.png"
+    assert main(["nano", "decode", "--caption", "a steady low sine tone", "--out", str(out)]) == 2
+    assert "describes audio, not image" in capsys.readouterr().err and not out.exists()
+    assert main(["nano", "decode", "--caption", "a tiny red circle on the left",
+                 "--out", str(out)]) == 2
+    assert "'tiny'" in capsys.readouterr().err

@@ -5,7 +5,13 @@ a text encoder's per-token embeddings of the caption, and like every diffusers t
 it accepts ``prompt_embeds`` instead of a prompt: that is how the any-to-any model drives it.
 Diffusion runs in pixel-patch space (``pixel_unshuffle``), which plays the role of a VAE latent:
 images (3, 32, 32) -> (12, 16, 16); log-mel audio (1, 64, 64) -> (16, 16, 16), vocoded with
-Griffin-Lim; videos (3, 8, 32, 32) -> (12, 8, 16, 16) for a ``UNet3DConditionModel``.
+Griffin-Lim; videos (3, 8, 32, 32) -> (96, 16, 16), the eight frames stacked on the channel axis, so
+that every convolution sees the motion (a ``UNet3DConditionModel`` with temporal layers, ZeroScope's
+design, costs ~6x more per sample here: too slow to train on two CPU cores). The UNet also
+sees coordinate channels (CoordConv: y, x) and the whole conditioning sequence,
+flattened, beside its timestep embedding (``timestep_cond``), so that every block, not only the
+cross-attention ones, knows where to draw: position, pitch and direction are absolute-position
+attributes.
 """
 
 from __future__ import annotations
@@ -20,7 +26,6 @@ from diffusers import (
     DiffusionPipeline,
     DPMSolverMultistepScheduler,
     UNet2DConditionModel,
-    UNet3DConditionModel,
 )
 from diffusers.utils import BaseOutput
 from torch.nn import functional as F
@@ -48,7 +53,7 @@ class ShapeDiffusionPipeline(DiffusionPipeline):
     model_cpu_offload_seq = "text_encoder->unet"
 
     def __init__(self, text_encoder: CLIPTextModel, tokenizer: PreTrainedTokenizerFast,
-                 unet: UNet2DConditionModel | UNet3DConditionModel,
+                 unet: UNet2DConditionModel,
                  scheduler: DPMSolverMultistepScheduler, modality: str = "image",
                  patch_size: int = 2, max_text_tokens: int = 12):
         super().__init__()
@@ -56,6 +61,16 @@ class ShapeDiffusionPipeline(DiffusionPipeline):
                               scheduler=scheduler)
         self.register_to_config(modality=modality, patch_size=patch_size,
                                 max_text_tokens=max_text_tokens)
+
+    def denoise(self, latents: torch.Tensor, t: torch.Tensor | int,
+                cond: torch.Tensor) -> torch.Tensor:
+        """The UNet's prediction for ``latents`` at step ``t``, coordinate channels added."""
+        b, _, *dims = latents.shape
+        axes = torch.meshgrid(*(torch.linspace(-1, 1, d, device=latents.device) for d in dims),
+                              indexing="ij")
+        coords = torch.stack(axes).to(latents.dtype).expand(b, -1, *dims)
+        return self.unet(torch.cat([latents, coords], 1), t, encoder_hidden_states=cond,
+                         timestep_cond=cond.flatten(1)).sample
 
     # ------------------------------------------------------------ conditioning
     @property
@@ -79,20 +94,22 @@ class ShapeDiffusionPipeline(DiffusionPipeline):
 
     # ------------------------------------------------------------ latent <-> medium
     def to_latents(self, x: torch.Tensor) -> torch.Tensor:
-        """Media tensors in [-1, 1] -> diffusion latents (pixel_unshuffle per frame)."""
+        """Media tensors in [-1, 1] -> diffusion latents: pixel_unshuffle, video frames stacked
+        on the channel axis: (B, 3, F, 32, 32) -> (B, F * 12, 16, 16)."""
         p = self.config.patch_size
         if x.ndim == 5:  # (B, C, F, H, W)
             b, c, f, h, w = x.shape
             z = F.pixel_unshuffle(x.transpose(1, 2).reshape(b * f, c, h, w), p)
-            return z.reshape(b, f, -1, h // p, w // p).transpose(1, 2)
+            return z.reshape(b, -1, h // p, w // p)
         return F.pixel_unshuffle(x, p)
 
     def from_latents(self, z: torch.Tensor) -> torch.Tensor:
         p = self.config.patch_size
-        if z.ndim == 5:
-            b, c, f, h, w = z.shape
-            x = F.pixel_shuffle(z.transpose(1, 2).reshape(b * f, c, h, w), p)
-            return x.reshape(b, f, -1, h * p, w * p).transpose(1, 2)
+        _, frames, _, _ = MEDIUM_SHAPES[self.config.modality]
+        if frames is not None:
+            b, _, h, w = z.shape
+            x = F.pixel_shuffle(z.reshape(b * frames, -1, h, w), p)
+            return x.reshape(b, frames, -1, h * p, w * p).transpose(1, 2)
         return F.pixel_shuffle(z, p)
 
     def media_to_tensor(self, media: list[Image | Audio | Video]) -> torch.Tensor:
@@ -146,14 +163,14 @@ class ShapeDiffusionPipeline(DiffusionPipeline):
 
         c, frames, h, w = MEDIUM_SHAPES[self.config.modality]
         p = self.config.patch_size
-        shape = (batch, c * p * p, *(() if frames is None else (frames,)), h // p, w // p)
+        shape = (batch, c * p * p * (frames or 1), h // p, w // p)
         latents = torch.randn(shape, generator=generator, device="cpu").to(self.device, self.unet.dtype)
         self.scheduler.set_timesteps(num_inference_steps, device=self.device)
         latents = latents * self.scheduler.init_noise_sigma
         for t in self.progress_bar(self.scheduler.timesteps):
             model_in = torch.cat([latents] * 2) if do_cfg else latents
             model_in = self.scheduler.scale_model_input(model_in, t)
-            pred = self.unet(model_in, t, encoder_hidden_states=cond).sample
+            pred = self.denoise(model_in, t, cond)
             if do_cfg:
                 uncond, text = pred.chunk(2)
                 pred = uncond + guidance_scale * (text - uncond)
@@ -180,7 +197,7 @@ def decode_caption(caption: str, *, seed: int = 0, steps: int = 20, guidance: fl
     """Generate the medium a canonical caption describes with the shipped decoder."""
     spec = parse_caption(caption)
     if expect is not None and expect != spec.modality:
-        raise InputError(f"a {spec.modality} caption cannot make {expect}: {caption!r}")
+        raise InputError(f"{caption!r} describes {spec.modality}, not {expect}")
     pipe = shipped_decoder(spec.modality)
     out = pipe(spec.caption, num_inference_steps=steps, guidance_scale=guidance,
                generator=torch.Generator().manual_seed(seed))

@@ -641,23 +641,24 @@ def _bare_text(rng: random.Random) -> str:
     return a
 
 
-_DOCS: tuple[tuple[float, Callable[[random.Random], Messages]], ...] = (
+DOC_MIX: tuple[tuple[float, Callable[[random.Random], Messages]], ...] = (
     (0.42, _qa_doc),
     (0.22, _request_doc),
     (0.18, _edit_doc),
     (0.05, _chat_doc),
     (0.04, _number_doc),
     (0.02, _audio_hertz_doc),
-)
+)  # the rest (7%) are bare lines of world text
+SYSTEM_SHARE = 0.2  # chats that open with the system line
 
 
 def document(rng: random.Random) -> str:
     """One rendered document (a chat, or a bare line of world text between ``<s>`` and ``</s>``)."""
     u = rng.random()
-    for weight, make in _DOCS:
+    for weight, make in DOC_MIX:
         if u < weight:
             msgs = make(rng)
-            if rng.random() < 0.2:
+            if rng.random() < SYSTEM_SHARE:
                 msgs = [{"role": "system", "content": SYSTEM_PROMPT}] + msgs
             return render_chat(msgs)
         u -= weight

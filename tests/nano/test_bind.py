@@ -26,7 +26,7 @@ def test_preprocess_shapes():
 
 
 def test_recipe_runs_and_round_trips(tmp_path):
-    metrics = recipe.build(tmp_path, steps=2, batch_size=4, pool=8,
+    metrics = recipe.build(tmp_path, steps=2, batch_size=4, pool=8, eval_samples=6,
                            tokenizer_dir=require_component("tokenizer"))
     assert set(metrics) >= {"image_to_text_top1", "audio_to_text_top1", "video_to_text_top1"}
     model = ShapeBindModel.from_pretrained(tmp_path, dtype=torch.float32)

@@ -51,7 +51,7 @@ def contrastive_loss(media_emb: torch.Tensor, text_emb: torch.Tensor, labels: to
 
 def build(out: Path, *, seed: int = 0, steps: int | None = None, device: str = "auto",
           tokenizer_dir: Path | None = None, batch_size: int = 64, lr: float = 1e-3,
-          pool: int = TRAIN_POOL, **_: Any) -> dict[str, Any]:
+          pool: int = TRAIN_POOL, eval_samples: int = 300, **_: Any) -> dict[str, Any]:
     steps = steps or DEFAULT_STEPS
     dev = pick_device(device)
     rng = seed_everything(seed)
@@ -89,7 +89,7 @@ def build(out: Path, *, seed: int = 0, steps: int | None = None, device: str = "
     model.eval().to("cpu")
     model.to(torch.float16).save_pretrained(out)
     tokenizer.save_pretrained(out)
-    metrics = evaluate(out)
+    metrics = evaluate(out, n=eval_samples)
     metrics["train_steps"] = steps
     metrics["train_seconds"] = round(seconds, 1)
     return metrics

@@ -17,7 +17,6 @@ from diffusers import (
     DDPMScheduler,
     DPMSolverMultistepScheduler,
     UNet2DConditionModel,
-    UNet3DConditionModel,
 )
 from diffusers.training_utils import EMAModel
 from torch.nn import functional as F
@@ -25,7 +24,7 @@ from tqdm import tqdm
 from transformers import CLIPTextConfig, CLIPTextModel
 
 from omniweave.nano import judges, world
-from omniweave.nano.decoders import ShapeDiffusionPipeline, load_pipeline
+from omniweave.nano.decoders import MEDIUM_SHAPES, ShapeDiffusionPipeline, load_pipeline
 from omniweave.nano.recipes.common import (
     load_world_tokenizer,
     pick_device,
@@ -47,8 +46,8 @@ RECIPES: dict[str, dict[str, Any]] = {
                   channels=(48, 96, 96)),
     "audio": dict(patch_size=4, steps=700, batch_size=64, lr=1e-3, pool=3000,
                   channels=(48, 96, 96)),
-    "video": dict(patch_size=2, steps=900, batch_size=16, lr=1e-3, pool=3000,
-                  channels=(32, 64, 64)),
+    "video": dict(patch_size=2, steps=700, batch_size=32, lr=1e-3, pool=3000,
+                  channels=(96, 128, 128)),
 }
 
 
@@ -60,21 +59,15 @@ def new_pipeline(modality: str, tokenizer, channels: tuple[int, ...], patch_size
         num_hidden_layers=2, num_attention_heads=4, max_position_embeddings=MAX_TEXT_TOKENS,
         pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id))
-    medium_channels = 1 if modality == "audio" else 3
-    unet_kwargs = dict(sample_size=16, in_channels=medium_channels * patch_size**2,
-                       out_channels=medium_channels * patch_size**2, layers_per_block=1,
-                       block_out_channels=channels, cross_attention_dim=TEXT_WIDTH,
-                       attention_head_dim=16, norm_num_groups=16)
-    if modality == "video":
-        unet = UNet3DConditionModel(
-            down_block_types=("DownBlock3D", "CrossAttnDownBlock3D", "CrossAttnDownBlock3D"),
-            up_block_types=("CrossAttnUpBlock3D", "CrossAttnUpBlock3D", "UpBlock3D"),
-            **unet_kwargs)
-    else:
-        unet = UNet2DConditionModel(
-            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
-            up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
-            **unet_kwargs)
+    _, frames, _, _ = MEDIUM_SHAPES[modality]
+    latent_channels = (1 if modality == "audio" else 3) * patch_size**2 * (frames or 1)
+    unet = UNet2DConditionModel(
+        sample_size=16, in_channels=latent_channels + 2, out_channels=latent_channels,  # + (y, x)
+        layers_per_block=1, block_out_channels=channels, cross_attention_dim=TEXT_WIDTH,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+        time_cond_proj_dim=MAX_TEXT_TOKENS * TEXT_WIDTH,
+        attention_head_dim=4, norm_num_groups=16)  # diffusers names the head count attention_head_dim
     scheduler = DPMSolverMultistepScheduler(**SCHEDULE, algorithm_type="dpmsolver++")
     return ShapeDiffusionPipeline(text_encoder, tokenizer, unet, scheduler, modality=modality,
                                   patch_size=patch_size, max_text_tokens=MAX_TEXT_TOKENS)
@@ -97,7 +90,7 @@ def build(out: Path, *, modality: str, seed: int = 0, steps: int | None = None,
     params = list(unet.parameters()) + list(text_encoder.parameters())
     ema = EMAModel(params, decay=0.999, use_ema_warmup=True)
     opt = torch.optim.AdamW(params, lr=opts["lr"], weight_decay=0.0)
-    sched = warmup_cosine(opt, steps, warmup=50)
+    sched = warmup_cosine(opt, steps, warmup=50, floor=0.2)
     noise_sched = DDPMScheduler(**SCHEDULE, clip_sample=False)
     t0 = time.time()
     bar = tqdm(range(steps), desc=f"{modality}-decoder")
@@ -111,7 +104,7 @@ def build(out: Path, *, modality: str, seed: int = 0, steps: int | None = None,
         t = torch.randint(0, noise_sched.config.num_train_timesteps, (len(idx),), device=dev)
         noisy = noise_sched.add_noise(x0, noise, t)
         target = noise_sched.get_velocity(x0, noise, t)
-        loss = F.mse_loss(unet(noisy, t, encoder_hidden_states=cond).sample, target)
+        loss = F.mse_loss(pipe.denoise(noisy, t, cond), target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)

@@ -48,10 +48,18 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
-def make_model(tokenizer, arch: dict[str, int] | None = None) -> LlamaForCausalLM:
+def cpu_has_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 natively (AVX-512 BF16 or AMX): then autocast pays."""
+    cpu = getattr(torch, "cpu", None)
+    return any(bool(getattr(cpu, f, lambda: False)()) for f in
+               ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+
+
+def make_model(tokenizer, arch: dict[str, int] | None = None,
+               copy_init: bool = False) -> LlamaForCausalLM:
     config = LlamaConfig(
         vocab_size=len(tokenizer),
-        **(arch or ARCH),
+        **{**ARCH, **(arch or {})},
         hidden_act="silu",
         rms_norm_eps=1e-5,
         tie_word_embeddings=False,
@@ -60,6 +68,9 @@ def make_model(tokenizer, arch: dict[str, int] | None = None) -> LlamaForCausalL
         pad_token_id=tokenizer.pad_token_id,
     )
     model = LlamaForCausalLM(config)
+    if copy_init:  # untied, but the output embedding starts equal to the input one
+        with torch.no_grad():
+            model.lm_head.weight.copy_(model.model.embed_tokens.weight)
     model.generation_config = GenerationConfig(
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id, do_sample=False, max_new_tokens=32,
@@ -67,22 +78,30 @@ def make_model(tokenizer, arch: dict[str, int] | None = None) -> LlamaForCausalL
     return model
 
 
-def pack(docs: list[str], tokenizer, seq_len: int) -> torch.Tensor:
-    """Blocks of ``seq_len`` tokens, each starting at a document boundary (``<s>``), filled with
-    whole documents; the last one in a block may be cut."""
+def pack(docs: list[str], tokenizer, seq_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Blocks of ``seq_len`` tokens filled with whole documents (the last one in a block may be
+    cut), and position ids that restart at 0 with each document. Given those position ids and no
+    attention mask, transformers' Llama attends only within a document (packed-sequence masking),
+    so every document is seen as it is at inference: alone, from position 0."""
     ids = tokenizer(docs, add_special_tokens=False)["input_ids"]
     blocks: list[list[int]] = []
+    positions: list[list[int]] = []
     cur: list[int] = []
+    pos: list[int] = []
     for doc in ids:
+        doc = doc[:seq_len]
         if cur and len(cur) + len(doc) > seq_len:
-            cur += doc[: seq_len - len(cur)]
-            blocks.append(cur)
-            cur = []
-        cur += doc[:seq_len]
+            room = seq_len - len(cur)
+            cur += doc[:room]
+            pos += list(range(room))
+            doc = []
+        cur += doc
+        pos += list(range(len(doc)))
         if len(cur) == seq_len:
             blocks.append(cur)
-            cur = []
-    return torch.tensor(blocks, dtype=torch.long)
+            positions.append(pos)
+            cur, pos = [], []
+    return torch.tensor(blocks, dtype=torch.long), torch.tensor(positions, dtype=torch.long)
 
 
 def _lr_at(step: int, total: int, lr: float, warmup: int) -> float:
@@ -96,11 +115,12 @@ def _lr_at(step: int, total: int, lr: float, warmup: int) -> float:
 def perplexity(model, tokenizer, docs: list[str], device: torch.device, seq_len: int = SEQ_LEN,
                batch: int = 32) -> float:
     model.eval()
-    blocks = pack(docs, tokenizer, seq_len)
+    blocks, positions = pack(docs, tokenizer, seq_len)
     total, count = 0.0, 0
     for i in range(0, len(blocks), batch):
         x = blocks[i:i + batch].to(device)
-        out = model(input_ids=x, labels=x)
+        out = model(input_ids=x, position_ids=positions[i:i + batch].to(device), labels=x,
+                    use_cache=False)
         n = x[:, 1:].numel()
         total += float(out.loss) * n
         count += n
@@ -142,8 +162,10 @@ def evaluate_model(model, tokenizer, n: int = 200, seed: int = 1,
     qa_replies = _generate(model, tokenizer, [q[0] for q in qa], device)
     hits = [value in _words(r) for (_, _, _, value), r in zip(qa, qa_replies, strict=True)]
     per_attr: dict[str, list[bool]] = {}
-    for (_, _, attr, _), hit in zip(qa, hits, strict=True):
+    per_kind: dict[str, list[bool]] = {"open": [], "yes_no": []}
+    for (_, answer, attr, _), hit in zip(qa, hits, strict=True):
         per_attr.setdefault(attr, []).append(hit)
+        per_kind["yes_no" if answer.startswith(("yes,", "no,")) else "open"].append(hit)
 
     reqs = [request_example(rng, ("image", "audio", "video")[i % 3]) for i in range(n)]
     req_replies = _generate(model, tokenizer, [r[0] for r in reqs], device, max_new_tokens=24)
@@ -159,6 +181,7 @@ def evaluate_model(model, tokenizer, n: int = 200, seed: int = 1,
         "qa_accuracy": round(sum(hits) / len(hits), 4),
         "qa_n": len(hits),
         "qa_accuracy_by_attribute": {a: round(sum(v) / len(v), 3) for a, v in per_attr.items()},
+        "qa_accuracy_by_kind": {k: round(sum(v) / len(v), 3) for k, v in per_kind.items() if v},
         "request_accuracy": round(sum(req_hits) / len(req_hits), 4),
         "request_n": len(req_hits),
         "examples_wrong": failures,
@@ -177,7 +200,7 @@ def evaluate(path: Path, n: int = 200, seed: int = 1, device: str = "auto",
 def build(out: Path, *, seed: int = 0, steps: int | None = None, tokenizer_dir: Path | None = None,
           device: str = "auto", batch: int = BATCH, seq_len: int = SEQ_LEN, lr: float = LR,
           arch: dict[str, int] | None = None, eval_n: int = 200, progress: bool = True,
-          amp: bool | None = None, **_: Any) -> dict[str, Any]:
+          amp: bool | None = None, copy_init: bool = False, **_: Any) -> dict[str, Any]:
     """Pretrain the nano LLM on world text and save it (fp16) with its tokenizer into ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -185,22 +208,24 @@ def build(out: Path, *, seed: int = 0, steps: int | None = None, tokenizer_dir: 
     dev = resolve_device(device)
     tokenizer = load_tokenizer(tokenizer_dir or component_dir("tokenizer"))
     torch.manual_seed(seed)
-    model = make_model(tokenizer, arch).to(dev)
+    model = make_model(tokenizer, arch, copy_init=copy_init).to(dev)
 
     # Enough whole documents for every step to see fresh blocks (about 3 documents a block).
     need = steps * batch
     factor = 3.5
     while True:
-        blocks = pack(corpus(int(need * factor) + 500, seed), tokenizer, seq_len)
+        blocks, positions = pack(corpus(int(need * factor) + 500, seed), tokenizer, seq_len)
         if len(blocks) >= need:
             break
         factor *= 1.5
     gen = torch.Generator().manual_seed(seed)
-    order = blocks[torch.randperm(len(blocks), generator=gen)[:need]]
+    perm = torch.randperm(len(blocks), generator=gen)[:need]
+    blocks, positions = blocks[perm], positions[perm]
 
     opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.1)
     warmup = min(WARMUP, max(1, steps // 10))
-    use_amp = dev.type == "cuda" if amp is None else amp
+    if amp is None:  # bfloat16 autocast where the hardware has it (weights stay float32)
+        amp = dev.type == "cuda" or cpu_has_bf16()
     model.train()
     t0 = time.time()
     losses: list[float] = []
@@ -208,9 +233,10 @@ def build(out: Path, *, seed: int = 0, steps: int | None = None, tokenizer_dir: 
     for step in bar:
         for g in opt.param_groups:
             g["lr"] = _lr_at(step, steps, lr, warmup)
-        x = order[step * batch:(step + 1) * batch].to(dev)
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_amp):
-            loss = model(input_ids=x, labels=x).loss
+        x = blocks[step * batch:(step + 1) * batch].to(dev)
+        p = positions[step * batch:(step + 1) * batch].to(dev)
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
+            loss = model(input_ids=x, position_ids=p, labels=x, use_cache=False).loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -238,6 +264,7 @@ def build(out: Path, *, seed: int = 0, steps: int | None = None, tokenizer_dir: 
         "train_seconds": round(train_seconds, 1),
         "final_loss": round(sum(tail) / len(tail), 4),
         "device": dev.type,
+        "autocast_bf16": amp,
     }
     # Score what was saved (fp16 weights, loaded back in fp32).
     if eval_n > 0:

@@ -53,13 +53,14 @@ def load_tokenizer(path: str | Path) -> PreTrainedTokenizerFast:
     return PreTrainedTokenizerFast.from_pretrained(str(path))
 
 
-def build(out: Path, *, seed: int = 0, vocab_size: int = VOCAB_SIZE, **_: Any) -> dict[str, Any]:
-    """Train on ``CORPUS_DOCS`` documents of world text (plus every world word and caption)."""
+def build(out: Path, *, seed: int = 0, vocab_size: int = VOCAB_SIZE, docs: int = CORPUS_DOCS,
+          **_: Any) -> dict[str, Any]:
+    """Train on ``docs`` documents of world text (plus every world word and caption)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    docs = corpus(CORPUS_DOCS, seed)
+    documents = corpus(docs, seed)
     # Documents carry literal "<s>"/"</s>"; the trainer sees them as special tokens, not text.
-    texts = [d.replace("<s>", "").replace("</s>", "\n") for d in docs]
+    texts = [d.replace("<s>", "").replace("</s>", "\n") for d in documents]
     extra = vocabulary_text()
     texts += [" ".join(extra)] * 5 + extra
     tokenizer = wrap(train_backend(texts, vocab_size))
@@ -67,7 +68,7 @@ def build(out: Path, *, seed: int = 0, vocab_size: int = VOCAB_SIZE, **_: Any) -
 
     captions = [x for x in extra if " " in x and not x.endswith("hertz")]
     lengths = [len(tokenizer(c, add_special_tokens=False)["input_ids"]) for c in captions]
-    sample = docs[:2000]
+    sample = documents[:2000]
     doc_tokens = sum(len(tokenizer(d, add_special_tokens=False)["input_ids"]) for d in sample)
     broken = [x for x in extra if tokenizer.decode(tokenizer(x, add_special_tokens=False)["input_ids"]) != x]
     return {
