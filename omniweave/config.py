@@ -1,0 +1,149 @@
+"""Typed configuration: one dataclass tree per runnable system, loaded from YAML presets.
+
+A preset (``omniweave/presets/<name>.yaml``) names every component of an any-to-any model;
+``--set key.path=value`` overrides any field. Unknown keys are errors that name the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from omniweave.errors import InputError
+
+PRESETS_DIR = Path(__file__).resolve().parent / "presets"
+Modality = Literal["image", "audio", "video"]
+MODALITIES: tuple[str, ...] = ("image", "audio", "video")
+
+
+@dataclass
+class EncoderConfig:
+    """A frozen media encoder. ``kind`` picks the backend (``nano-bind`` for ShapeBind)."""
+    kind: str = "nano-bind"
+    path: str = "nano:bind"  # ``nano:<component>`` is a shipped nano component
+    features: Literal["pooled", "tokens"] = "pooled"
+
+
+@dataclass
+class InputProjectorConfig:
+    """Maps encoder features to ``num_tokens`` LLM embeddings per medium."""
+    kind: Literal["linear", "mlp", "mapper"] = "mlp"
+    num_tokens: int = 1
+    hidden_size: int = 256  # mlp / mapper width
+    num_layers: int = 2  # mapper transformer layers
+    boundary_tokens: bool = True  # frame the medium's tokens with [boi]/[eoi]-style markers
+
+
+@dataclass
+class OutputProjectorConfig:
+    """Maps signal-token hidden states to a decoder's conditioning sequence (NExT-GPT design)."""
+    hidden_size: int = 128
+    num_layers: int = 2
+    num_heads: int = 4
+
+
+@dataclass
+class DecoderConfig:
+    kind: str = "nano-diffusion"
+    path: str = "nano:image-decoder"
+    steps: int = 20
+    guidance: float = 4.0
+
+
+@dataclass
+class ModalityConfig:
+    """Everything one modality needs, input side and output side."""
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    input_projector: InputProjectorConfig = field(default_factory=InputProjectorConfig)
+    signal_tokens: int = 4
+    output_projector: OutputProjectorConfig = field(default_factory=OutputProjectorConfig)
+    decoder: DecoderConfig = field(default_factory=DecoderConfig)
+
+
+@dataclass
+class LLMConfig:
+    path: str = "nano:llm"
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    max_length: int = 512
+
+
+@dataclass
+class ModelConfig:
+    name: str = "nano"
+    llm: LLMConfig = field(default_factory=LLMConfig)
+    modalities: dict[str, ModalityConfig] = field(default_factory=dict)
+
+    def signal_token_names(self, modality: str) -> list[str]:
+        """``[IMG0]``..``[IMG3]``, ``[AUD0]``.., ``[VID0]``.. as NExT-GPT names them."""
+        prefix = {"image": "IMG", "audio": "AUD", "video": "VID"}[modality]
+        return [f"[{prefix}{i}]" for i in range(self.modalities[modality].signal_tokens)]
+
+
+# ------------------------------------------------------------ loading
+def _build(cls: Any, data: Any, where: str) -> Any:
+    """Instantiate dataclass ``cls`` from plain data, naming any bad key by its dotted path."""
+    origin = typing.get_origin(cls)
+    if dataclasses.is_dataclass(cls):
+        if not isinstance(data, dict):
+            raise InputError(f"{where or 'config'}: expected a mapping, got {data!r}")
+        hints = typing.get_type_hints(cls)
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise InputError(f"unknown config key {where + '.' if where else ''}{unknown[0]}; "
+                             f"expected one of {', '.join(sorted(names))}")
+        return cls(**{k: _build(hints[k], v, f"{where}.{k}" if where else k) for k, v in data.items()})
+    if origin is dict:
+        _, value_type = typing.get_args(cls)
+        if not isinstance(data, dict):
+            raise InputError(f"{where}: expected a mapping, got {data!r}")
+        return {k: _build(value_type, v, f"{where}.{k}") for k, v in data.items()}
+    if origin is Literal:
+        if data not in typing.get_args(cls):
+            raise InputError(f"{where}: {data!r} is not one of {', '.join(map(str, typing.get_args(cls)))}")
+        return data
+    if cls in (int, float, bool, str):
+        if cls is float and isinstance(data, int) and not isinstance(data, bool):
+            return float(data)
+        if not isinstance(data, cls) or (cls is int and isinstance(data, bool)):
+            raise InputError(f"{where}: expected {cls.__name__}, got {data!r}")
+        return data
+    if isinstance(cls, types.UnionType) or origin is typing.Union:
+        return data
+    return data
+
+
+def _set(tree: dict, dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node = tree
+    for k in keys[:-1]:
+        node = node.setdefault(k, {})
+        if not isinstance(node, dict):
+            raise InputError(f"--set {dotted}: {k} is not a section")
+    node[keys[-1]] = value
+
+
+def load_preset(name_or_path: str, overrides: list[str] | None = None) -> ModelConfig:
+    """A preset by name (``nano``) or YAML path, with ``key.path=value`` overrides applied."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = PRESETS_DIR / f"{name_or_path}.yaml"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in PRESETS_DIR.glob("*.yaml")))
+        raise InputError(f"no preset {name_or_path!r}; known presets: {known}")
+    try:
+        tree = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise InputError(f"{path}: not valid YAML ({e})") from e
+    for item in overrides or []:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise InputError(f"--set {item!r}: expected key.path=value")
+        _set(tree, key.strip(), yaml.safe_load(raw))
+    return _build(ModelConfig, tree, "")

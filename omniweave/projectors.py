@@ -1,0 +1,70 @@
+"""Projectors between the frozen parts: media features -> LLM embeddings, LLM states -> conditioning.
+
+Input side (one per modality): ``linear`` and ``mlp`` map a pooled feature to ``num_tokens`` LLM
+embeddings; ``mapper`` (Open-LLaMA-Eyes style) runs a small transformer over the encoder's tokens
+with a learnable prefix and emits the prefix positions.
+
+Output side (NExT-GPT): the signal tokens' last hidden states, plus their input embeddings, go
+through a linear layer into a small transformer whose learnable queries produce the decoder's
+conditioning sequence (length and width read from the decoder).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from omniweave.config import InputProjectorConfig, OutputProjectorConfig
+
+
+class InputProjector(nn.Module):
+    """(B, F) pooled or (B, L, F) token features -> (B, num_tokens, llm_width)."""
+
+    def __init__(self, cfg: InputProjectorConfig, feature_width: int, llm_width: int):
+        super().__init__()
+        self.cfg = cfg
+        n, h = cfg.num_tokens, cfg.hidden_size
+        if cfg.kind == "linear":
+            self.net = nn.Linear(feature_width, n * llm_width)
+        elif cfg.kind == "mlp":
+            self.net = nn.Sequential(nn.Linear(feature_width, h), nn.GELU(),
+                                     nn.Linear(h, n * llm_width))
+        elif cfg.kind == "mapper":
+            self.inp = nn.Linear(feature_width, h)
+            self.prefix = nn.Parameter(torch.randn(n, h) * h**-0.5)
+            layer = nn.TransformerEncoderLayer(h, nhead=max(1, h // 64), dim_feedforward=2 * h,
+                                               batch_first=True, norm_first=True, dropout=0.0)
+            self.mapper = nn.TransformerEncoder(layer, cfg.num_layers)
+            self.out = nn.Linear(h, llm_width)
+        else:
+            raise ValueError(f"unknown input projector kind {cfg.kind!r}")
+        self.llm_width = llm_width
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        b = features.shape[0]
+        if self.cfg.kind == "mapper":
+            tokens = features if features.ndim == 3 else features[:, None]  # (B, L, F)
+            x = torch.cat([self.prefix.expand(b, -1, -1), self.inp(tokens)], 1)
+            return self.out(self.mapper(x)[:, : self.cfg.num_tokens])  # (B, N, D)
+        pooled = features if features.ndim == 2 else features.mean(1)  # (B, F)
+        return self.net(pooled).view(b, self.cfg.num_tokens, self.llm_width)
+
+
+class OutputProjector(nn.Module):
+    """Signal-token states (B, S, llm_width) -> decoder conditioning (B, cond_len, cond_width)."""
+
+    def __init__(self, cfg: OutputProjectorConfig, llm_width: int, cond_len: int, cond_width: int):
+        super().__init__()
+        h = cfg.hidden_size
+        self.inp = nn.Linear(2 * llm_width, h)  # last hidden state ++ input embedding
+        self.queries = nn.Parameter(torch.randn(cond_len, h) * h**-0.5)
+        self.transformer = nn.Transformer(
+            d_model=h, nhead=cfg.num_heads, num_encoder_layers=cfg.num_layers,
+            num_decoder_layers=cfg.num_layers, dim_feedforward=2 * h, dropout=0.0,
+            batch_first=True, norm_first=True)
+        self.out = nn.Linear(h, cond_width)
+
+    def forward(self, hidden: torch.Tensor, embeds: torch.Tensor) -> torch.Tensor:
+        x = self.inp(torch.cat([hidden, embeds], -1))  # (B, S, H)
+        q = self.queries.expand(x.shape[0], -1, -1)  # (B, cond_len, H)
+        return self.out(self.transformer(x, q))  # (B, cond_len, cond_width)
