@@ -11,6 +11,15 @@ from pathlib import Path
 from omniweave.errors import OmniweaveError
 
 
+def _quiet_loading() -> None:
+    """No per-component loading bars from transformers/diffusers in user-facing commands."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
+
+
 def _world_render(args: argparse.Namespace) -> None:
     from omniweave.media import MODALITY_SUFFIXES, modality_of
     from omniweave.nano import world
@@ -53,6 +62,7 @@ def _nano_decode(args: argparse.Namespace) -> None:
     from omniweave.media import modality_of
     from omniweave.nano.decoders import decode_caption
 
+    _quiet_loading()
     medium = decode_caption(args.caption, seed=args.seed, steps=args.steps,
                             guidance=args.guidance, expect=modality_of(args.out))
     print(medium.save(args.out))
@@ -61,6 +71,7 @@ def _nano_decode(args: argparse.Namespace) -> None:
 def _demo(args: argparse.Namespace) -> None:
     from omniweave.demo import run_demo
 
+    _quiet_loading()
     page = run_demo(Path(args.out_dir), seed=args.seed)
     print(f"open {page}")
 

@@ -34,7 +34,7 @@ class InputProjector(nn.Module):
             self.prefix = nn.Parameter(torch.randn(n, h) * h**-0.5)
             layer = nn.TransformerEncoderLayer(h, nhead=max(1, h // 64), dim_feedforward=2 * h,
                                                batch_first=True, norm_first=True, dropout=0.0)
-            self.mapper = nn.TransformerEncoder(layer, cfg.num_layers)
+            self.mapper = nn.TransformerEncoder(layer, cfg.num_layers, enable_nested_tensor=False)
             self.out = nn.Linear(h, llm_width)
         else:
             raise ValueError(f"unknown input projector kind {cfg.kind!r}")

@@ -177,11 +177,19 @@ def test_pack_restarts_positions_per_document(tokenizer_dir):
     from omniweave.nano.recipes.tokenizer import load_tokenizer
 
     tok = load_tokenizer(tokenizer_dir)
-    blocks, positions = pack(text.corpus(60, seed=2), tok, 128)
-    assert blocks.shape == positions.shape and blocks.shape[1] == 128
+    blocks, positions, weights = pack(text.corpus(60, seed=2), tok, 128, user_weight=0.25)
+    assert blocks.shape == positions.shape == weights.shape and blocks.shape[1] == 128
     starts = blocks == tok.bos_token_id
     assert bool(starts[:, 0].all())
     assert bool(((positions == 0) == starts).all())
+    # the assistant's words (and its </s>) weigh 1, the user's side 0.25
+    ids = tok("<s>USER: hi ASSISTANT: it is red.</s>", add_special_tokens=False)["input_ids"]
+    b, _, w = pack(["<s>USER: hi ASSISTANT: it is red.</s>"] * 40, tok, len(ids) * 4, user_weight=0.25)
+    said = tok.decode([i for i, x in zip(b[0, :len(ids)].tolist(), w[0, :len(ids)].tolist()) if x == 1.0])
+    assert said == " it is red.</s>"
+    assert set(w[0].tolist()) == {0.25, 1.0}
+    _, _, w = pack(["<s>a red circle in the center.</s>"] * 40, tok, 64, user_weight=0.25)
+    assert bool((w == 1.0).all())
 
 
 def test_llm_recipe_builds_a_loadable_checkpoint(tokenizer_dir, tmp_path):
