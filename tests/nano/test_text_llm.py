@@ -185,7 +185,7 @@ def test_pack_restarts_positions_per_document(tokenizer_dir):
     # the assistant's words (and its </s>) weigh 1, the user's side 0.25
     ids = tok("<s>USER: hi ASSISTANT: it is red.</s>", add_special_tokens=False)["input_ids"]
     b, _, w = pack(["<s>USER: hi ASSISTANT: it is red.</s>"] * 40, tok, len(ids) * 4, user_weight=0.25)
-    said = tok.decode([i for i, x in zip(b[0, :len(ids)].tolist(), w[0, :len(ids)].tolist()) if x == 1.0])
+    said = tok.decode([i for i, x in zip(b[0, :len(ids)].tolist(), w[0, :len(ids)].tolist(), strict=True) if x == 1.0])
     assert said == " it is red.</s>"
     assert set(w[0].tolist()) == {0.25, 1.0}
     _, _, w = pack(["<s>a red circle in the center.</s>"] * 40, tok, 64, user_weight=0.25)
