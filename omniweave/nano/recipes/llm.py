@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from transformers import AutoModelForCausalLM, GenerationConfig, LlamaConfig, LlamaForCausalLM
 
 from omniweave.nano.components import component_dir
+from omniweave.nano.recipes.common import pick_device
 from omniweave.nano.recipes.tokenizer import load_tokenizer
 from omniweave.nano.text import corpus, qa_example, request_example
 from omniweave.nano.world import attributes
@@ -45,12 +46,6 @@ DEFAULT_STEPS = 1000
 # model still learns to model user text, but answers are not drowned in it.
 USER_WEIGHT = 1.0  # the shipped LLM; 0.25 (user turns down-weighted) measured QA 95% vs 88.5% at 800 steps: rebuild pending
 QA_PAIRS = [(m, a) for m in ("image", "audio", "video") for a in attributes(m)]
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def cpu_has_bf16() -> bool:
@@ -226,7 +221,7 @@ def evaluate_model(model, tokenizer, n: int = 200, seed: int = 1,
 def evaluate(path: Path, n: int = 200, seed: int = 1, device: str = "auto",
              ppl_docs: int = 500) -> dict[str, Any]:
     """The metrics of a saved LLM folder (loaded in float32)."""
-    dev = resolve_device(device)
+    dev = pick_device(device)
     tokenizer = load_tokenizer(path)
     model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32).to(dev)
     return evaluate_model(model, tokenizer, n=n, seed=seed, device=dev, ppl_docs=ppl_docs)
@@ -240,7 +235,7 @@ def build(out: Path, *, seed: int = 0, steps: int | None = None, tokenizer_dir: 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     steps = DEFAULT_STEPS if steps is None else int(steps)
-    dev = resolve_device(device)
+    dev = pick_device(device)
     tokenizer = load_tokenizer(tokenizer_dir or component_dir("tokenizer"))
     torch.manual_seed(seed)
     model = make_model(tokenizer, arch).to(dev)
