@@ -73,11 +73,46 @@ class LLMConfig:
     max_length: int = 512
 
 
+Trainable = Literal["frozen", "full", "lora"]
+# The parts of an AnyToAny a stage can train (see ``StageConfig.trainable``).
+TRAINABLE_PARTS = ("llm", "input_projectors", "output_projectors", "signal_tokens")
+
+
+@dataclass
+class LoraConfig:
+    r: int = 8
+    alpha: int = 16
+    dropout: float = 0.0
+    target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
+
+
+@dataclass
+class StageConfig:
+    """One training stage: its data, what trains (the trainable map), losses and optimiser."""
+    description: str = ""
+    # ``nano:pairs``, ``nano:instructions``, caption-pair files (cc3m/audiocap/webvid .json) or
+    # conversation files (.json/.jsonl); pairs become conversations as ``pair_task`` says
+    data: list[str] = field(default_factory=list)
+    pair_task: Literal["x2t", "t2x"] = "x2t"
+    trainable: dict[str, Trainable] = field(default_factory=dict)  # part -> frozen | full | lora
+    lora: LoraConfig = field(default_factory=LoraConfig)
+    steps: int = 500
+    batch_size: int = 16
+    lr: float = 1e-3
+    warmup: int = 30
+    lm_weight: float = 1.0
+    l2_weight: float = 1.0  # output projector vs the decoder's caption embedding
+    diffusion_weight: float = 0.0  # noise-prediction loss through the frozen decoder (off)
+    checkpoint_every: int = 200
+
+
 @dataclass
 class ModelConfig:
     name: str = "nano"
+    checkpoint: str = ""  # the trained any-to-any weights this preset ships with, if any
     llm: LLMConfig = field(default_factory=LLMConfig)
     modalities: dict[str, ModalityConfig] = field(default_factory=dict)
+    stages: dict[str, StageConfig] = field(default_factory=dict)
 
     def signal_token_names(self, modality: str) -> list[str]:
         """``[IMG0]``..``[IMG3]``, ``[AUD0]``.., ``[VID0]``.. as NExT-GPT names them."""
@@ -103,11 +138,16 @@ def _build(cls: Any, data: Any, where: str) -> Any:
         _, value_type = typing.get_args(cls)
         if not isinstance(data, dict):
             raise InputError(f"{where}: expected a mapping, got {data!r}")
-        return {k: _build(value_type, v, f"{where}.{k}") for k, v in data.items()}
+        return {str(k): _build(value_type, v, f"{where}.{k}") for k, v in data.items()}
     if origin is Literal:
         if data not in typing.get_args(cls):
             raise InputError(f"{where}: {data!r} is not one of {', '.join(map(str, typing.get_args(cls)))}")
         return data
+    if origin is list:
+        (item_type,) = typing.get_args(cls)
+        if not isinstance(data, list):
+            raise InputError(f"{where}: expected a list, got {data!r}")
+        return [_build(item_type, v, f"{where}[{i}]") for i, v in enumerate(data)]
     if cls in (int, float, bool, str):
         if cls is float and isinstance(data, int) and not isinstance(data, bool):
             return float(data)
@@ -146,4 +186,20 @@ def load_preset(name_or_path: str, overrides: list[str] | None = None) -> ModelC
         if not sep:
             raise InputError(f"--set {item!r}: expected key.path=value")
         _set(tree, key.strip(), yaml.safe_load(raw))
-    return _build(ModelConfig, tree, "")
+    cfg = _build(ModelConfig, tree, "")
+    for name, stage in cfg.stages.items():
+        unknown = sorted(set(stage.trainable) - set(TRAINABLE_PARTS))
+        if unknown:
+            raise InputError(f"stages.{name}.trainable: unknown part {unknown[0]!r}; expected one of "
+                             + ", ".join(TRAINABLE_PARTS))
+    return cfg
+
+
+def to_dict(cfg: Any) -> Any:
+    """Plain data (for ``config.json``) from a config dataclass tree."""
+    return dataclasses.asdict(cfg)
+
+
+def from_dict(data: dict) -> ModelConfig:
+    """The inverse of ``to_dict``, with the same checks as a preset."""
+    return _build(ModelConfig, data, "")

@@ -11,6 +11,8 @@ conditioning sequence (length and width read from the decoder).
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import nn
 
@@ -58,10 +60,12 @@ class OutputProjector(nn.Module):
         h = cfg.hidden_size
         self.inp = nn.Linear(2 * llm_width, h)  # last hidden state ++ input embedding
         self.queries = nn.Parameter(torch.randn(cond_len, h) * h**-0.5)
-        self.transformer = nn.Transformer(
-            d_model=h, nhead=cfg.num_heads, num_encoder_layers=cfg.num_layers,
-            num_decoder_layers=cfg.num_layers, dim_feedforward=2 * h, dropout=0.0,
-            batch_first=True, norm_first=True)
+        with warnings.catch_warnings():  # nested tensors do not apply to norm_first layers
+            warnings.simplefilter("ignore", UserWarning)
+            self.transformer = nn.Transformer(
+                d_model=h, nhead=cfg.num_heads, num_encoder_layers=cfg.num_layers,
+                num_decoder_layers=cfg.num_layers, dim_feedforward=2 * h, dropout=0.0,
+                batch_first=True, norm_first=True)
         self.out = nn.Linear(h, cond_width)
 
     def forward(self, hidden: torch.Tensor, embeds: torch.Tensor) -> torch.Tensor:

@@ -13,3 +13,22 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def fresh_model():
+    """The nano any-to-any model with fresh (untrained) projectors: the base components only."""
+    from omniweave.model import AnyToAny
+
+    return AnyToAny.from_preset("nano", trained=False)
+
+
+@pytest.fixture(scope="session")
+def trained_model():
+    """The shipped, trained nano any-to-any model (skips when this checkout has none)."""
+    from omniweave.model import AnyToAny
+    from omniweave.nano.components import WEIGHTS_DIR
+
+    if not (WEIGHTS_DIR / "any-to-any" / "config.json").exists():
+        pytest.skip("the trained nano any-to-any checkpoint is not shipped in this checkout")
+    return AnyToAny.from_preset("nano")

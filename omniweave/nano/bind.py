@@ -7,6 +7,7 @@ head per tower maps its pooled output into the shared space.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,11 +22,13 @@ from transformers import (
     CLIPVisionModel,
     PretrainedConfig,
     PreTrainedModel,
+    PreTrainedTokenizerFast,
     VideoMAEConfig,
     VideoMAEModel,
 )
 
 from omniweave.media import Audio, Image, Video
+from omniweave.nano.components import require_component
 from omniweave.nano.mel import MEL, audio_to_mel
 
 MEDIA_MODALITIES = ("image", "audio", "video")
@@ -134,3 +137,11 @@ def preprocess(media: list[Image | Audio | Video], image_size: int = 32) -> torc
              for m in media]
     mel = torch.stack([audio_to_mel(w) for w in waves])  # (B, mels, frames)
     return mel.transpose(1, 2)
+
+
+def load_bind(path: str | Path | None = None, device: str | torch.device = "cpu"
+              ) -> tuple[ShapeBindModel, PreTrainedTokenizerFast]:
+    """A saved ShapeBind (default: the shipped one) in float32, eval mode, and its tokenizer."""
+    path = path or require_component("bind")
+    model = ShapeBindModel.from_pretrained(path, dtype=torch.float32).to(device).eval()
+    return model, PreTrainedTokenizerFast.from_pretrained(path)

@@ -49,11 +49,13 @@ def build_component(name: str, *, root: Path | None = None, seed: int = 0,
     options = {k: v for k, v in options.items() if v is not None}
     if name != "tokenizer":
         options.setdefault("tokenizer_dir", require_component("tokenizer", root))
+    if name.endswith("-decoder"):  # decoders read captions through ShapeBind's text tower
+        options.setdefault("bind_dir", require_component("bind", root))
     t0 = time.time()
     with atomic_dir(component_dir(name, root)) as tmp:
         metrics = recipe.load().build(tmp, seed=seed, **recipe.kwargs, **options)
         recorded = {k: str(v) if isinstance(v, Path) else v
-                    for k, v in options.items() if k != "tokenizer_dir"}
+                    for k, v in options.items() if not k.endswith("_dir")}
         write_manifest(tmp, component=name, seed=seed, metrics=metrics,
                        train_seconds=time.time() - t0, options=recorded)
     return metrics

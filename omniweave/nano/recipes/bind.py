@@ -11,7 +11,13 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from omniweave.nano import world
-from omniweave.nano.bind import MEDIA_MODALITIES, ShapeBindConfig, ShapeBindModel, preprocess
+from omniweave.nano.bind import (
+    MEDIA_MODALITIES,
+    ShapeBindConfig,
+    ShapeBindModel,
+    load_bind,
+    preprocess,
+)
 from omniweave.nano.recipes.common import (
     load_world_tokenizer,
     pick_device,
@@ -96,7 +102,7 @@ def build(out: Path, *, seed: int = 0, steps: int | None = None, device: str = "
 
 
 def load(path: Path, device: str = "cpu") -> ShapeBindModel:
-    return ShapeBindModel.from_pretrained(path, dtype=torch.float32).to(device).eval()
+    return load_bind(path, device)[0]
 
 
 @torch.no_grad()

@@ -1,0 +1,1 @@
+"""Training data: the conversation format training reads, and the nano data generator."""

@@ -1,0 +1,376 @@
+"""AnyToAny: encode -> project -> LLM with signal tokens -> project -> diffuse.
+
+The base components (encoders, LLM, decoders) are frozen and loaded from where the config says;
+what omniweave adds and trains is small: the input projectors, the output projectors, the extra
+tokens (``ExtraTokens``) and, in instruction tuning, a LoRA adapter on the LLM. Checkpoints hold
+exactly those (``save_pretrained``/``from_pretrained``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+from torch.nn import functional as F
+
+from omniweave import __version__
+from omniweave.config import (
+    TRAINABLE_PARTS,
+    ModelConfig,
+    StageConfig,
+    from_dict,
+    load_preset,
+    to_dict,
+)
+from omniweave.decoders import MediaDecoder, build_decoder
+from omniweave.encoders import MediaEncoder, build_encoder
+from omniweave.errors import InputError
+from omniweave.files import atomic_dir
+from omniweave.hub import resolve_path
+from omniweave.llm import PLACEHOLDER, ExtraTokens, TokenLayout, load_llm
+from omniweave.media import Audio, Image, Media, Video, save_media
+from omniweave.processor import IGNORE, Processor
+from omniweave.projectors import InputProjector, OutputProjector
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+LORA_DIR = "lora"
+_KIND = {Image: "image", Audio: "audio", Video: "video"}
+
+
+@dataclass
+class Response:
+    """A generated reply: its text and the media it made, in order."""
+    text: str
+    media: list[Media] = field(default_factory=list)
+    raw: str = ""  # the text with a placeholder where each medium was made (for the history)
+
+    def save(self, out_dir: str | Path, stem: str = "reply") -> list[Path]:
+        """Write the media as ``stem-<k>.png|wav|mp4`` under ``out_dir``."""
+        suffix = {"image": ".png", "audio": ".wav", "video": ".mp4"}
+        out = Path(out_dir)
+        return [save_media(m, out / f"{stem}-{k}{suffix[_KIND[type(m)]]}")
+                for k, m in enumerate(self.media)]
+
+
+def normalize_messages(messages: list[dict[str, Any]], media: list[Media] | None = None
+                       ) -> tuple[list[dict[str, Any]], list[Media]]:
+    """Messages whose content is text with placeholders, and their media in order.
+
+    Content may be a string with ``<image>``/``<audio>``/``<video>`` placeholders (media then
+    come in ``media``, in placeholder order) or a list of parts: strings, ``{"type": "text",
+    "text": ...}``, or media objects (``Image``/``Audio``/``Video``).
+    """
+    out, found = [], list(media or [])
+    for m in messages:
+        content = m.get("content", "")
+        if isinstance(content, list):
+            pieces = []
+            for part in content:
+                if isinstance(part, (Image, Audio, Video)):
+                    pieces.append(PLACEHOLDER[_KIND[type(part)]] + "\n")
+                    found.append(part)
+                elif isinstance(part, dict) and part.get("type") == "text":
+                    pieces.append(part["text"])
+                elif isinstance(part, str):
+                    pieces.append(part)
+                else:
+                    raise InputError(f"unsupported message part {part!r}")
+            content = "".join(pieces)
+        out.append({**m, "content": content})
+    return out, found
+
+
+class AnyToAny(nn.Module):
+    def __init__(self, cfg: ModelConfig, llm: nn.Module, tokenizer: Any,
+                 encoders: dict[str, MediaEncoder], decoders: dict[str, MediaDecoder]):
+        super().__init__()
+        self.cfg = cfg
+        self.llm = llm
+        self.tokenizer = tokenizer
+        self.encoders = encoders  # frozen, shared, not registered as submodules
+        self.decoders = decoders
+        width = llm.config.hidden_size
+        self.layout = TokenLayout.from_config(cfg, llm.config.vocab_size)
+        self.extra = ExtraTokens(self.layout, llm.get_input_embeddings(), llm.get_output_embeddings())
+        self.input_projectors = nn.ModuleDict({
+            m: InputProjector(mc.input_projector, encoders[m].feature_width, width)
+            for m, mc in cfg.modalities.items()})
+        self.output_projectors = nn.ModuleDict({
+            m: OutputProjector(mc.output_projector, width, *decoders[m].conditioning_shape)
+            for m, mc in cfg.modalities.items()})
+        self.processor = Processor(cfg, tokenizer, self.layout)
+        self.lora_enabled = False
+
+    # ------------------------------------------------------------ building and checkpoints
+    @classmethod
+    def from_config(cls, cfg: ModelConfig, seed: int = 0) -> AnyToAny:
+        """Fresh projectors and extra tokens on top of the base components a config names."""
+        llm, tokenizer = load_llm(cfg.llm)
+        encoders = {m: build_encoder(mc.encoder) for m, mc in cfg.modalities.items()}
+        decoders = {m: build_decoder(mc.decoder) for m, mc in cfg.modalities.items()}
+        torch.manual_seed(seed)
+        return cls(cfg, llm, tokenizer, encoders, decoders)
+
+    @classmethod
+    def from_preset(cls, name: str, overrides: list[str] | None = None,
+                    trained: bool = True) -> AnyToAny:
+        """A preset's model; with ``trained`` and a shipped ``checkpoint``, its trained weights."""
+        cfg = load_preset(name, overrides)
+        if trained and cfg.checkpoint:
+            return cls.from_pretrained(resolve_path(cfg.checkpoint), preset=cfg.name)
+        return cls.from_config(cfg)
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, preset: str | None = None) -> AnyToAny:
+        """A checkpoint written by ``save_pretrained``, on top of its base components."""
+        path = Path(path)
+        if not (path / CONFIG_FILE).is_file():
+            raise InputError(f"{path}: not an omniweave checkpoint (no {CONFIG_FILE})")
+        meta = json.loads((path / CONFIG_FILE).read_text())
+        if preset is not None and meta.get("preset") != preset:
+            raise InputError(f"{path} is a checkpoint of preset {meta.get('preset')!r}, "
+                             f"not {preset!r}")
+        model = cls.from_config(from_dict(meta["config"]))
+        if (path / LORA_DIR).is_dir():
+            from peft import PeftModel
+
+            model.llm = PeftModel.from_pretrained(model.llm, path / LORA_DIR)
+            model.lora_enabled = True
+        state = load_file(path / WEIGHTS_FILE)
+        own = model.trained_state()
+        bad = sorted(set(state) ^ set(own))
+        bad += [k for k in set(state) & set(own) if state[k].shape != own[k].shape]
+        if bad:
+            raise InputError(f"{path}: its weights do not fit this config (first: {bad[0]}); "
+                             "was it trained with other settings?")
+        model.load_state_dict(state, strict=False)
+        return model.eval()
+
+    def trained_state(self) -> dict[str, torch.Tensor]:
+        """What omniweave adds to the base components (LoRA is saved beside, by peft)."""
+        return {k: v for k, v in self.state_dict().items()
+                if k.split(".")[0] in ("extra", "input_projectors", "output_projectors")}
+
+    def save_pretrained(self, out: str | Path, dtype: torch.dtype | None = None,
+                        extra_meta: dict | None = None) -> Path:
+        """Write config + trained weights (+ LoRA adapter) into ``out``, atomically."""
+        with atomic_dir(Path(out)) as tmp:
+            meta = {"omniweave_version": __version__, "preset": self.cfg.name,
+                    "config": to_dict(self.cfg), **(extra_meta or {})}
+            (tmp / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+            state = {k: v.detach().to("cpu", dtype or v.dtype).contiguous()
+                     for k, v in self.trained_state().items()}
+            save_file(state, tmp / WEIGHTS_FILE)
+            if self.lora_enabled:
+                self.llm.save_pretrained(tmp / LORA_DIR)
+        return Path(out)
+
+    # ------------------------------------------------------------ trainable parts
+    def set_trainable(self, stage: StageConfig) -> list[nn.Parameter]:
+        """Apply a stage's trainable map; return the parameters that train."""
+        self.requires_grad_(False)
+        parts = {"llm": self.llm, "input_projectors": self.input_projectors,
+                 "output_projectors": self.output_projectors, "signal_tokens": self.extra}
+        assert set(parts) == set(TRAINABLE_PARTS)
+        for part, mode in stage.trainable.items():
+            if mode == "frozen":
+                continue
+            if mode == "lora":
+                if part != "llm":
+                    raise InputError(f"trainable.{part}: lora applies to the llm only")
+                self.enable_lora(stage)
+                for name, p in self.llm.named_parameters():
+                    p.requires_grad_("lora_" in name)
+            else:
+                parts[part].requires_grad_(True)
+        return [p for p in self.parameters() if p.requires_grad]
+
+    def enable_lora(self, stage: StageConfig) -> None:
+        if self.lora_enabled:
+            return
+        from peft import LoraConfig, get_peft_model
+
+        lc = stage.lora
+        self.llm = get_peft_model(self.llm, LoraConfig(
+            r=lc.r, lora_alpha=lc.alpha, lora_dropout=lc.dropout,
+            target_modules=list(lc.target_modules), task_type="CAUSAL_LM"))
+        self.lora_enabled = True
+
+    # ------------------------------------------------------------ the one splice
+    def embed(self, input_ids: torch.Tensor, media: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Token embeddings (B, T, D) with each medium's projected features in its slots.
+
+        ``media[m]`` holds the features of modality ``m``'s media in reading order (row by row,
+        left to right), pooled (n, F) or tokens (n, L, F).
+        """
+        x = self.extra.embed_ids(input_ids, self.llm.get_input_embeddings())
+        for m, feats in media.items():
+            slots = input_ids == self.layout.id(PLACEHOLDER[m])  # (B, T)
+            proj = self.input_projectors[m](feats.to(x.device))  # (n, N, D)
+            if proj.shape[0] * proj.shape[1] != int(slots.sum()):
+                raise InputError(f"{proj.shape[0]} {m} media for {int(slots.sum())} {m} slots "
+                                 f"({proj.shape[1]} per medium)")
+            x = x.masked_scatter(slots.unsqueeze(-1), proj.to(x.dtype))
+        return x
+
+    def encode_media(self, media: list[Media]) -> dict[str, torch.Tensor]:
+        """Features per modality (in order) of the given media, as the projectors take them."""
+        by_kind: dict[str, list[Media]] = {}
+        for item in media:
+            kind = _KIND[type(item)]
+            if kind not in self.cfg.modalities:
+                raise InputError(f"this model has no {kind} input")
+            by_kind.setdefault(kind, []).append(item)
+        out = {}
+        for kind, items in by_kind.items():
+            feats = self.encoders[kind].encode(kind, items)
+            tokens = self.cfg.modalities[kind].input_projector.kind == "mapper"
+            out[kind] = feats.tokens if tokens else feats.pooled
+        return out
+
+    # ------------------------------------------------------------ training
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor,
+                media: dict[str, torch.Tensor],
+                outputs: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None
+                ) -> dict[str, torch.Tensor]:
+        """Losses: ``lm`` (next token, labelled positions) and ``l2`` (output projectors vs caption
+        embeddings). ``outputs[m]`` = (row (n,), signal positions (n, S), target (n, L, W))."""
+        embeds = self.embed(input_ids, media)
+        out = self.llm(inputs_embeds=embeds, attention_mask=attention_mask, output_hidden_states=True,
+                       use_cache=False)
+        hidden = out.hidden_states[-1]  # (B, T, D), after the final norm
+        logits = self.extra.logits(hidden, out.logits)
+        lm = F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(),
+                             ignore_index=IGNORE)
+        l2 = hidden.new_zeros(())
+        for m, (rows, positions, target) in (outputs or {}).items():
+            pred = self.output_projectors[m](hidden[rows[:, None], positions],
+                                             embeds[rows[:, None], positions])
+            l2 = l2 + F.mse_loss(pred.float(), target.to(pred.device).float())
+        return {"lm": lm, "l2": l2}
+
+    # ------------------------------------------------------------ inference
+    @torch.no_grad()
+    def generate(self, messages: list[dict[str, Any]] | list[list[dict[str, Any]]],
+                 media: list[Media] | list[list[Media]] | None = None, *,
+                 max_new_tokens: int = 64, temperature: float = 0.0, top_p: float = 1.0,
+                 seed: int = 0, steps: int | None = None, guidance: float | None = None,
+                 make_media: bool = True) -> Response | list[Response]:
+        """Reply to one conversation (a list of messages) or a batch of them.
+
+        Greedy by default (``temperature=0``); with a temperature, nucleus sampling (``top_p``).
+        When the model writes a modality's first signal token the rest follow, its hidden states
+        go through the output projector and the decoder draws the medium (``steps``,
+        ``guidance``: decoder options; ``seed`` seeds both sampling and diffusion).
+        """
+        single = bool(messages) and isinstance(messages[0], dict)
+        convs = [messages] if single else list(messages)
+        all_media = [media or []] if single else list(media or [[] for _ in convs])
+        prepared = [normalize_messages(c, m) for c, m in zip(convs, all_media, strict=True)]
+        encoded = []
+        for msgs, items in prepared:
+            enc = self.processor.encode(msgs, generation_prompt=True)
+            kinds = [_KIND[type(x)] for x in items]
+            if kinds != enc.media:
+                raise InputError(f"the messages have placeholders for {enc.media or 'no media'} "
+                                 f"but {kinds or 'no media'} were given")
+            encoded.append(enc)
+        batch = self.processor.collate(encoded, left_pad=True)
+        dev = next(self.llm.parameters()).device
+        feats = self.encode_media([x for _, items in prepared for x in items])
+        ids, mask = batch["input_ids"].to(dev), batch["attention_mask"].to(dev)
+        embeds = self.embed(ids, feats)
+        positions = (mask.cumsum(-1) - 1).clamp_min(0)
+        out = self.llm(inputs_embeds=embeds, attention_mask=mask, position_ids=positions,
+                       use_cache=True, output_hidden_states=True)
+        gen = torch.Generator(device="cpu").manual_seed(seed)
+        first = {self.layout.signal_ids(self.cfg, m)[0]: m for m in self.cfg.modalities}
+        allowed = torch.zeros(self.layout.first_id + len(self.layout.names), dtype=torch.bool)
+        allowed[: self.layout.first_id] = True
+        allowed[list(first)] = True
+        eos = self.tokenizer.eos_token_id
+        b = ids.shape[0]
+        tokens: list[list[int]] = [[] for _ in range(b)]
+        queue: list[list[int]] = [[] for _ in range(b)]
+        groups: list[list[tuple[str, list, list]]] = [[] for _ in range(b)]
+        done = [False] * b
+        step = 0
+        while not all(done) and (step < max_new_tokens or any(queue)):
+            hidden = out.hidden_states[-1][:, -1]
+            logits = self.extra.logits(hidden, out.logits[:, -1]).float().cpu()
+            logits[:, ~allowed] = float("-inf")
+            nxt = _sample(logits, temperature, top_p, gen)
+            for r in range(b):
+                if done[r]:
+                    nxt[r] = self.tokenizer.pad_token_id
+                elif queue[r]:
+                    nxt[r] = queue[r].pop(0)
+                elif step >= max_new_tokens:
+                    done[r] = True
+                    nxt[r] = self.tokenizer.pad_token_id
+                elif int(nxt[r]) in first:
+                    m = first[int(nxt[r])]
+                    queue[r] = self.layout.signal_ids(self.cfg, m)[1:]
+                    groups[r].append((m, [], []))
+                elif int(nxt[r]) == eos:
+                    done[r] = True
+            new = nxt.to(dev)[:, None]
+            emb = self.extra.embed_ids(new, self.llm.get_input_embeddings())
+            mask = torch.cat([mask, mask.new_ones((b, 1))], 1)
+            positions = positions[:, -1:] + 1
+            out = self.llm(inputs_embeds=emb, attention_mask=mask, position_ids=positions,
+                           past_key_values=out.past_key_values, use_cache=True,
+                           output_hidden_states=True)
+            for r in range(b):
+                t = int(nxt[r])
+                if done[r] and t != eos:
+                    continue
+                tokens[r].append(t)
+                if self.layout.name(t) is not None and groups[r]:
+                    groups[r][-1][1].append(out.hidden_states[-1][r, -1])
+                    groups[r][-1][2].append(emb[r, 0])
+            step += 1
+        responses = [Response(self.processor.decode(t), raw=self.processor.decode(t, True))
+                     for t in tokens]
+        if make_media:
+            self._draw(groups, responses, steps, guidance, seed)
+        return responses[0] if single else responses
+
+    def _draw(self, groups, responses: list[Response], steps: int | None, guidance: float | None,
+              seed: int) -> None:
+        """Signal-token states -> output projector -> decoder, batched per modality."""
+        jobs: dict[str, list[tuple[int, int, torch.Tensor, torch.Tensor]]] = {}
+        for r, row in enumerate(groups):
+            for k, (m, hs, es) in enumerate(row):
+                jobs.setdefault(m, []).append((r, k, torch.stack(hs), torch.stack(es)))
+        drawn: dict[tuple[int, int], Media] = {}
+        for m, items in jobs.items():
+            dec_cfg = self.cfg.modalities[m].decoder
+            cond = self.output_projectors[m](torch.stack([h for _, _, h, _ in items]),
+                                             torch.stack([e for _, _, _, e in items]))
+            media = self.decoders[m].generate(cond, steps=steps or dec_cfg.steps,
+                                              guidance=guidance or dec_cfg.guidance, seed=seed)
+            for (r, k, _, _), medium in zip(items, media, strict=True):
+                drawn[(r, k)] = medium
+        for r, row in enumerate(groups):
+            responses[r].media = [drawn[(r, k)] for k in range(len(row))]
+
+
+def _sample(logits: torch.Tensor, temperature: float, top_p: float,
+            gen: torch.Generator) -> torch.Tensor:
+    """(B, V) logits -> (B,) token ids: greedy at temperature 0, else nucleus sampling."""
+    if temperature <= 0:
+        return logits.argmax(-1)
+    probs = torch.softmax(logits / temperature, -1)
+    if top_p < 1.0:
+        sorted_p, order = probs.sort(-1, descending=True)
+        keep = sorted_p.cumsum(-1) - sorted_p < top_p
+        sorted_p = sorted_p * keep
+        probs = torch.zeros_like(probs).scatter(-1, order, sorted_p)
+    return torch.multinomial(probs, 1, generator=gen)[:, 0]

@@ -1,0 +1,1 @@
+"""Training: stages on accelerate, feature caches, checkpoints."""

@@ -1,0 +1,207 @@
+"""A stage's data: examples from its sources, tokenized once, with cached frozen features.
+
+Frozen encoders see each medium once: their features are cached on disk (one safetensors file
+per modality and encoder) and training reads the cache. The decoders' caption embeddings, the
+stage-2 L2 targets, are cached the same way (``omniweave data embed`` fills that cache ahead).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from tqdm import tqdm
+
+from omniweave.config import StageConfig
+from omniweave.errors import InputError
+from omniweave.files import atomic_path
+from omniweave.media import load_media
+from omniweave.processor import Encoded
+
+PAIRS_PER_MODALITY = 2000
+NANO_INSTRUCTIONS = 6000
+
+
+@dataclass
+class Example:
+    messages: list[dict]
+    media: list[tuple[str, Path]]  # (modality, path), in placeholder order
+
+
+# ------------------------------------------------------------ sources
+def _nano_pairs(data_dir: Path, seed: int) -> list[Path]:
+    from omniweave.nano import world
+
+    files = []
+    for modality, (json_name, *_rest) in world.PAIR_FORMATS.items():
+        path = data_dir / "pairs" / json_name
+        if not path.exists():
+            print(f"writing {PAIRS_PER_MODALITY} nano {modality} pairs to {path.parent}")
+            world.write_pairs(path.parent, modality, PAIRS_PER_MODALITY, seed)
+        files.append(path)
+    return files
+
+
+def _nano_instructions(data_dir: Path, seed: int) -> Path:
+    from omniweave.data.nano import write_nano_data
+
+    path = data_dir / "instructions" / "train.json"
+    if not path.exists():
+        print(f"writing {NANO_INSTRUCTIONS} nano instruction conversations to {path.parent}")
+        write_nano_data(path.parent, NANO_INSTRUCTIONS, seed, split="train")
+    return path
+
+
+def _pairs(path: Path, task: str, rng: random.Random) -> list[Example]:
+    from omniweave.data.pairs import pair_conversation, read_pairs
+
+    return [Example(pair_conversation(p, task, rng), [(p.modality, p.path)] if task == "x2t" else [])
+            for p in read_pairs(path)]
+
+
+def _conversations(path: Path) -> list[Example]:
+    from omniweave.data.conversations import load_conversations
+
+    out = []
+    for conv in load_conversations(path):
+        messages = [{"role": t.role, "content": t.text,
+                     "outputs": [{"modality": o.modality, "caption": o.caption} for o in t.outputs]}
+                    for t in conv.turns]
+        out.append(Example(messages, [(m.modality, m.path) for m in conv.media]))
+    return out
+
+
+def load_examples(stage: StageConfig, data_dir: Path, seed: int = 0) -> list[Example]:
+    """Every example of a stage's sources."""
+    rng = random.Random(seed)
+    examples: list[Example] = []
+    for source in stage.data:
+        if source == "nano:pairs":
+            for path in _nano_pairs(data_dir, seed):
+                examples += _pairs(path, stage.pair_task, rng)
+        elif source == "nano:instructions":
+            examples += _conversations(_nano_instructions(data_dir, seed))
+        else:
+            path = Path(source)
+            if not path.is_file():
+                raise InputError(f"data source {source}: no such file")
+            if path.name in ("cc3m.json", "audiocap.json", "webvid.json"):
+                examples += _pairs(path, stage.pair_task, rng)
+            else:
+                examples += _conversations(path)
+    if not examples:
+        raise InputError("the stage has no data (stages.<N>.data is empty)")
+    return examples
+
+
+# ------------------------------------------------------------ caches
+def _key(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+class TensorCache:
+    """str -> tensor, kept in memory and in one safetensors file."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.table: dict[str, torch.Tensor] = load_file(path) if path.exists() else {}
+
+    def missing(self, names: list[str]) -> list[str]:
+        return sorted({n for n in names if _key(n) not in self.table})
+
+    def put(self, names: list[str], values: torch.Tensor) -> None:
+        for n, v in zip(names, values, strict=True):
+            self.table[_key(n)] = v.detach().float().cpu().contiguous()
+
+    def get(self, names: list[str]) -> torch.Tensor:
+        return torch.stack([self.table[_key(n)] for n in names])
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(self.path) as tmp:
+            save_file(self.table, tmp)
+
+
+def feature_cache(model, modality: str, paths: list[Path], cache_dir: Path,
+                  batch: int = 64) -> TensorCache:
+    """Frozen-encoder features (as the modality's projector reads them) of every path."""
+    enc = model.cfg.modalities[modality].encoder
+    kind = model.cfg.modalities[modality].input_projector.kind
+    view = "tokens" if kind == "mapper" else "pooled"
+    cache = TensorCache(cache_dir / f"features-{modality}-{_key(enc.kind + enc.path)[:10]}-{view}.safetensors")
+    todo = cache.missing([str(p) for p in paths])
+    for i in tqdm(range(0, len(todo), batch), desc=f"encoding {modality}", disable=not todo):
+        names = todo[i:i + batch]
+        feats = model.encoders[modality].encode(modality, [load_media(n, modality) for n in names])
+        cache.put(names, feats.tokens if view == "tokens" else feats.pooled)
+    if todo:
+        cache.save()
+    return cache
+
+
+def caption_cache(model, modality: str, captions: list[str], cache_dir: Path,
+                  batch: int = 256) -> TensorCache:
+    """The modality's decoder's embeddings of every caption (the L2 targets)."""
+    dec = model.cfg.modalities[modality].decoder
+    cache = TensorCache(cache_dir / f"captions-{modality}-{_key(dec.kind + dec.path)[:10]}.safetensors")
+    todo = cache.missing(captions)
+    for i in range(0, len(todo), batch):
+        names = todo[i:i + batch]
+        cache.put(names, model.decoders[modality].caption_embeddings(names))
+    if todo:
+        cache.save()
+    return cache
+
+
+# ------------------------------------------------------------ batches
+class StageData:
+    """Tokenized examples plus their cached features and targets; ``batch(indices)``."""
+
+    def __init__(self, model, examples: list[Example], cache_dir: Path):
+        self.model = model
+        self.examples = examples
+        self.items: list[Encoded] = []
+        for i, ex in enumerate(tqdm(examples, desc="tokenizing", mininterval=2)):
+            enc = model.processor.encode(ex.messages)
+            if enc.media != [m for m, _ in ex.media]:
+                raise InputError(f"example {i}: placeholders {enc.media} do not match its media "
+                                 f"{[m for m, _ in ex.media]}")
+            if any(o.caption is None for o in enc.outputs):
+                raise InputError(f"example {i}: a generated medium has no caption in 'outputs'")
+            self.items.append(enc)
+        self.features = {}
+        for m in model.cfg.modalities:
+            paths = [p for ex in examples for k, p in ex.media if k == m]
+            if paths:
+                self.features[m] = feature_cache(model, m, paths, cache_dir)
+        self.captions = {}
+        for m in model.cfg.modalities:
+            caps = [o.caption for it in self.items for o in it.outputs if o.modality == m]
+            if caps:
+                self.captions[m] = caption_cache(model, m, caps, cache_dir)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def batch(self, indices: list[int]) -> dict:
+        items = [self.items[i] for i in indices]
+        batch = self.model.processor.collate(items)
+        media: dict[str, list[str]] = {}
+        for i in indices:
+            for m, p in self.examples[i].media:
+                media.setdefault(m, []).append(str(p))
+        batch["media"] = {m: self.features[m].get(names) for m, names in media.items()}
+        outputs: dict[str, tuple[list, list, list]] = {}
+        for row, it in enumerate(items):
+            for o in it.outputs:
+                rows, pos, caps = outputs.setdefault(o.modality, ([], [], []))
+                rows.append(row)
+                pos.append(o.positions)
+                caps.append(o.caption)
+        batch["outputs"] = {m: (torch.tensor(r), torch.tensor(p), self.captions[m].get(c))
+                            for m, (r, p, c) in outputs.items()}
+        return batch

@@ -1,0 +1,175 @@
+"""Train one stage of an AnyToAny: ``train_stage(cfg, "1", output)``.
+
+Runs on accelerate (a plain ``python`` run is one process; ``accelerate launch`` gives
+DDP/DeepSpeed/FSDP as its config says). Every ``checkpoint_every`` steps the trained weights and
+the optimiser state go to ``<output>/checkpoint`` atomically; a run that finds one resumes from
+it. Losses go to ``<output>/losses.csv``; the finished stage is ``<output>`` itself, loadable with
+``AnyToAny.from_pretrained``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import shutil
+import time
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from omniweave.config import ModelConfig
+from omniweave.errors import InputError
+from omniweave.files import atomic_path
+from omniweave.model import CONFIG_FILE, AnyToAny
+from omniweave.nano.recipes.common import warmup_cosine
+from omniweave.training.data import StageData, load_examples
+
+CHECKPOINT = "checkpoint"
+STATE_FILE = "trainer_state.pt"
+LOSSES = "losses.csv"
+
+
+def default_data_dir() -> Path:
+    return Path.home() / ".cache" / "omniweave" / "nano-data"
+
+
+def _build_model(cfg: ModelConfig, init: Path | None, resume_from: Path | None) -> AnyToAny:
+    if resume_from is not None:
+        return AnyToAny.from_pretrained(resume_from, preset=cfg.name)
+    if init is not None:
+        model = AnyToAny.from_pretrained(init, preset=cfg.name)
+        model.cfg.stages = cfg.stages
+        return model
+    return AnyToAny.from_config(cfg)
+
+
+def train_stage(cfg: ModelConfig, stage_name: str, output: str | Path, *,
+                init: str | Path | None = None, data_dir: str | Path | None = None,
+                steps: int | None = None, seed: int = 0, progress: bool = True) -> dict:
+    """Train stage ``stage_name`` of ``cfg`` into ``output``; returns its summary."""
+    from accelerate import Accelerator
+
+    if stage_name not in cfg.stages:
+        raise InputError(f"preset {cfg.name!r} has no stage {stage_name!r}; it has "
+                         + ", ".join(sorted(cfg.stages)))
+    stage = cfg.stages[stage_name]
+    total = steps or stage.steps
+    output = Path(output)
+    ckpt = output / CHECKPOINT
+    resume = ckpt if (ckpt / STATE_FILE).exists() else None
+    if (output / CONFIG_FILE).exists() and resume is None:
+        raise InputError(f"{output} already holds a trained stage; choose another --output")
+    data_dir = Path(data_dir) if data_dir else default_data_dir()
+
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    model = _build_model(cfg, Path(init) if init else None, resume)
+    params = model.set_trainable(stage)
+    if not params:
+        raise InputError(f"stage {stage_name}: its trainable map trains nothing")
+    examples = load_examples(stage, data_dir, seed)
+    data = StageData(model, examples, data_dir / "cache")
+    opt = torch.optim.AdamW(params, lr=stage.lr, weight_decay=0.0)
+    sched = warmup_cosine(opt, total, warmup=stage.warmup, floor=0.1)
+    start = 0
+    rng = random.Random(seed + accelerator.process_index)
+    if resume is not None:
+        state = torch.load(resume / STATE_FILE, weights_only=False)
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        rng.setstate(state["rng"])
+        start = state["step"]
+        print(f"resuming stage {stage_name} at step {start} from {resume}")
+    model, opt = accelerator.prepare(model, opt)
+    core: AnyToAny = accelerator.unwrap_model(model)
+    core.train()
+    output.mkdir(parents=True, exist_ok=True)
+    log_path = output / LOSSES
+    _truncate_log(log_path, start)
+    n_trainable = sum(p.numel() for p in params)
+    t0 = time.time()
+    bar = tqdm(range(start, total), desc=f"stage {stage_name}", disable=not progress,
+               initial=start, total=total, mininterval=2)
+    last = {}
+    for step in bar:
+        batch = data.batch([rng.randrange(len(data)) for _ in range(stage.batch_size)])
+        batch = _to(batch, accelerator.device)
+        losses = model(**batch)
+        loss = stage.lm_weight * losses["lm"] + stage.l2_weight * losses["l2"]
+        opt.zero_grad(set_to_none=True)
+        accelerator.backward(loss)
+        accelerator.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        last = {k: round(v.item(), 5) for k, v in losses.items()}
+        bar.set_postfix(**last)
+        _append_log(log_path, step + 1, last, sched.get_last_lr()[0])
+        done = step + 1
+        if done % stage.checkpoint_every == 0 and done < total and accelerator.is_main_process:
+            _checkpoint(core, ckpt, opt, sched, rng, done, stage_name)
+    seconds = time.time() - t0
+    core.eval()
+    summary = {"stage": stage_name, "steps": total, "trainable_parameters": n_trainable,
+               "seconds": round(seconds, 1),
+               "steps_per_second": round((total - start) / max(seconds, 1e-9), 3),
+               "final_losses": last, "examples": len(data)}
+    if accelerator.is_main_process:
+        stages_done = _stages_done(init) + [stage_name]
+        _save_final(core, output, {"stages": stages_done, "last_stage": summary})
+        shutil.rmtree(ckpt, ignore_errors=True)
+    return summary
+
+
+def _stages_done(init: str | Path | None) -> list[str]:
+    if init is None:
+        return []
+    return json.loads((Path(init) / CONFIG_FILE).read_text()).get("stages", [])
+
+
+def _save_final(model: AnyToAny, output: Path, meta: dict) -> None:
+    """The finished stage's files land in ``output`` beside its log."""
+    tmp = output.with_name(output.name + ".final")
+    model.save_pretrained(tmp, extra_meta=meta)
+    for item in tmp.iterdir():
+        target = output / item.name
+        if target.is_dir():
+            shutil.rmtree(target)
+        item.replace(target)
+    tmp.rmdir()
+
+
+def _checkpoint(model: AnyToAny, ckpt: Path, opt, sched, rng: random.Random, step: int,
+                stage: str) -> None:
+    model.save_pretrained(ckpt, extra_meta={"checkpoint_step": step, "stage": stage})
+    with atomic_path(ckpt / STATE_FILE) as tmp:
+        torch.save({"optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                    "rng": rng.getstate(), "step": step}, tmp)
+
+
+def _to(batch: dict, device: torch.device) -> dict:
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device)
+    if isinstance(batch, dict):
+        return {k: _to(v, device) for k, v in batch.items()}
+    if isinstance(batch, tuple):
+        return tuple(_to(v, device) for v in batch)
+    return batch
+
+
+def _truncate_log(path: Path, start: int) -> None:
+    if not path.exists():
+        return
+    rows = list(csv.reader(path.open()))
+    keep = [rows[0]] + [r for r in rows[1:] if int(r[0]) <= start] if rows else []
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
+        csv.writer(f).writerows(keep)
+
+
+def _append_log(path: Path, step: int, losses: dict, lr: float) -> None:
+    new = not path.exists()
+    with path.open("a", newline="") as f:
+        w = csv.writer(f)
+        if new:
+            w.writerow(["step", *losses, "lr"])
+        w.writerow([step, *losses.values(), f"{lr:.3g}"])

@@ -1,0 +1,96 @@
+import json
+
+import pytest
+import torch
+
+from omniweave.config import load_preset
+from omniweave.errors import InputError
+from omniweave.model import AnyToAny, Response, normalize_messages
+from omniweave.nano import world
+
+
+def _batch(model):
+    spec, image = world.sample("image", 3)
+    conv_a = [{"role": "user", "content": "<image>\ndescribe it."},
+              {"role": "assistant", "content": spec.caption + "."}]
+    conv_b = [{"role": "user", "content": "draw a small red circle in the center"},
+              {"role": "assistant", "content": "here is a small red circle in the center. <image>",
+               "outputs": [{"modality": "image", "caption": "a small red circle in the center"}]}]
+    a, b = model.processor.encode(conv_a), model.processor.encode(conv_b)
+    batch = model.processor.collate([a, b])
+    batch["media"] = model.encode_media([image])
+    target = model.decoders["image"].caption_embeddings([b.outputs[0].caption])
+    batch["outputs"] = {"image": (torch.tensor([1]), torch.tensor([b.outputs[0].positions]), target)}
+    return batch
+
+
+def test_losses_and_the_trainable_map(fresh_model):
+    cfg = load_preset("nano")
+    for name, expect in [("1", {"input_projectors"}), ("2", {"output_projectors", "extra"}),
+                         ("3", {"input_projectors", "output_projectors", "extra", "llm"})]:
+        model = AnyToAny(cfg, *_parts(fresh_model))
+        params = model.set_trainable(cfg.stages[name])
+        trained = {n.split(".")[0] for n, p in model.named_parameters() if p.requires_grad}
+        assert trained == expect, name
+        losses = model(**_batch(model))
+        (losses["lm"] + losses["l2"]).backward()
+        assert all(p.grad is not None for p in params if p.grad is not None)
+        assert torch.isfinite(losses["lm"]) and losses["l2"] > 0
+        if name == "3":
+            assert all("lora_" in n for n, p in model.llm.named_parameters() if p.requires_grad)
+
+
+def _parts(model):
+    import copy
+
+    return copy.deepcopy(model.llm), model.tokenizer, model.encoders, model.decoders
+
+
+def test_the_splice_checks_media_against_slots(fresh_model):
+    batch = _batch(fresh_model)
+    two = {"image": batch["media"]["image"].repeat(2, 1)}
+    with pytest.raises(InputError, match="2 image media for 1 image slots"):
+        fresh_model.embed(batch["input_ids"], two)
+
+
+def test_save_and_load_round_trip(fresh_model, tmp_path):
+    out = fresh_model.save_pretrained(tmp_path / "ckpt")
+    meta = json.loads((out / "config.json").read_text())
+    assert meta["preset"] == "nano"
+    loaded = AnyToAny.from_pretrained(out)
+    for k, v in fresh_model.trained_state().items():
+        assert torch.equal(v, loaded.trained_state()[k]), k
+    with pytest.raises(InputError, match="checkpoint of preset 'nano', not 'other'"):
+        AnyToAny.from_pretrained(out, preset="other")
+    with pytest.raises(InputError, match="not an omniweave checkpoint"):
+        AnyToAny.from_pretrained(tmp_path)
+
+
+def test_a_checkpoint_with_other_settings_is_refused(fresh_model, tmp_path):
+    out = fresh_model.save_pretrained(tmp_path / "ckpt")
+    meta = json.loads((out / "config.json").read_text())
+    meta["config"]["modalities"]["image"]["signal_tokens"] = 2
+    (out / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match="do not fit this config"):
+        AnyToAny.from_pretrained(out)
+
+
+def test_generate_returns_text_and_checks_media(fresh_model):
+    spec, image = world.sample("image", 4)
+    reply = fresh_model.generate([{"role": "user", "content": [image, "describe it."]}],
+                                 max_new_tokens=8)
+    assert isinstance(reply, Response) and reply.text
+    with pytest.raises(InputError, match="placeholders for"):
+        fresh_model.generate([{"role": "user", "content": "<image>\ndescribe it."}])
+    batch = fresh_model.generate([[{"role": "user", "content": "hi"}],
+                                  [{"role": "user", "content": "<image>\nhi"}]],
+                                 [[], [image]], max_new_tokens=4)
+    assert len(batch) == 2
+
+
+def test_normalize_messages_turns_parts_into_placeholders():
+    _, image = world.sample("image", 1)
+    _, audio = world.sample("audio", 1)
+    msgs, media = normalize_messages([{"role": "user", "content": [image, audio, {"type": "text",
+                                                                                  "text": "compare"}]}])
+    assert msgs[0]["content"] == "<image>\n<audio>\ncompare" and media == [image, audio]
