@@ -123,11 +123,11 @@ def _chat_media(args: argparse.Namespace) -> list:
 def _chat(args: argparse.Namespace) -> None:
     from omniweave.llm import PLACEHOLDER
 
+    media = _chat_media(args)  # bad media fail before the model loads
     model = _load_model(args)
     options = dict(seed=args.seed, temperature=args.temperature, top_p=args.top_p,
                    max_new_tokens=args.max_tokens)
     out_dir = Path(args.out_dir)
-    media = _chat_media(args)
     head = "".join(PLACEHOLDER[m] + "\n" for m, _ in args.media)
     history: list[dict] = []
     given: list = []

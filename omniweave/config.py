@@ -62,6 +62,7 @@ class ModalityConfig:
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     input_projector: InputProjectorConfig = field(default_factory=InputProjectorConfig)
     signal_tokens: int = 4
+    max_inputs: int = 4  # media of this modality one conversation may hold
     output_projector: OutputProjectorConfig = field(default_factory=OutputProjectorConfig)
     decoder: DecoderConfig = field(default_factory=DecoderConfig)
 

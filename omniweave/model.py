@@ -235,13 +235,18 @@ class AnyToAny(nn.Module):
         return out
 
     # ------------------------------------------------------------ training
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor,
-                media: dict[str, torch.Tensor],
-                outputs: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None
+    def forward(self, input_ids: torch.Tensor | None = None,
+                attention_mask: torch.Tensor | None = None, labels: torch.Tensor | None = None,
+                media: dict[str, torch.Tensor] | None = None,
+                outputs: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None,
+                cached: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None,
+                target_media: dict[str, tuple[torch.Tensor, list[Media]]] | None = None
                 ) -> dict[str, torch.Tensor]:
         """Losses: ``lm`` (next token, labelled positions) and ``l2`` (output projectors vs caption
         embeddings). ``outputs[m]`` = (row (n,), signal positions (n, S), target (n, L, W))."""
-        embeds = self.embed(input_ids, media)
+        if cached is not None:  # see training.data.HiddenStateData: only the projectors run
+            return self.projector_loss(cached)
+        embeds = self.embed(input_ids, media or {})
         out = self.llm(inputs_embeds=embeds, attention_mask=attention_mask, output_hidden_states=True,
                        use_cache=False)
         hidden = out.hidden_states[-1]  # (B, T, D), after the final norm
@@ -249,11 +254,25 @@ class AnyToAny(nn.Module):
         lm = F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(),
                              ignore_index=IGNORE)
         l2 = hidden.new_zeros(())
+        diffusion = hidden.new_zeros(())
         for m, (rows, positions, target) in (outputs or {}).items():
             pred = self.output_projectors[m](hidden[rows[:, None], positions],
                                              embeds[rows[:, None], positions])
             l2 = l2 + F.mse_loss(pred.float(), target.to(pred.device).float())
-        return {"lm": lm, "l2": l2}
+            if target_media and m in target_media:  # noise prediction through the frozen decoder
+                sel, media = target_media[m]
+                diffusion = diffusion + self.decoders[m].diffusion_loss(pred[sel.to(pred.device)], media)
+        losses = {"lm": lm, "l2": l2}
+        if target_media is not None:
+            losses["diffusion"] = diffusion
+        return losses
+
+    def projector_loss(self, cached: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
+                       ) -> dict[str, torch.Tensor]:
+        """The L2 loss from cached (hidden, embedding, target) triples: no LLM pass."""
+        l2 = sum(F.mse_loss(self.output_projectors[m](h, e).float(), t.float())
+                 for m, (h, e, t) in cached.items())
+        return {"lm": torch.zeros(()), "l2": l2}
 
     # ------------------------------------------------------------ inference
     @torch.no_grad()

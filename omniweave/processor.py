@@ -94,11 +94,13 @@ class Processor:
         out = Encoded([], [])
         captions = {i: [o["caption"] for o in messages[i].get("outputs", [])] for _, _, i in spans}
         used = {i: 0 for i in captions}
-        for a, b in pairwise(cuts):
-            piece = full[a:b]
+        pieces = [full[a:b] for a, b in pairwise(cuts)]
+        for k, (a, piece) in enumerate(zip(cuts, pieces, strict=False)):
             reply = next((i for s, e, i in spans if s <= a < e), None)
             modality = _MODALITY_OF.get(piece)
             if modality is None:
+                if reply is not None and k + 1 < len(pieces) and pieces[k + 1] in _MODALITY_OF:
+                    piece = piece.rstrip()  # "... circle.[IMG0]": no lone space token to learn
                 ids = self.tokenizer(piece, add_special_tokens=False).input_ids
                 out.input_ids += ids
                 out.labels += ids if reply is not None else [IGNORE] * len(ids)
@@ -119,6 +121,11 @@ class Processor:
                                               caption))
                 out.input_ids += ids
                 out.labels += ids
+        for modality in set(out.media):
+            count, most = out.media.count(modality), self.cfg.modalities[modality].max_inputs
+            if count > most:
+                raise InputError(f"{count} {modality} inputs in one conversation; this model takes "
+                                 f"at most {most} (modalities.{modality}.max_inputs)")
         limit = self.cfg.llm.max_length
         if len(out.input_ids) > limit:
             raise InputError(f"the conversation is {len(out.input_ids)} tokens; the LLM's context "

@@ -54,3 +54,38 @@ def test_nano_decode_bad_input(tmp_path, capsys):
     assert main(["nano", "decode", "--caption", "a tiny red circle on the left",
                  "--out", str(out)]) == 2
     assert "'tiny'" in capsys.readouterr().err
+
+
+def test_chat_json_one_shot(tmp_path, capsys, trained_model):
+    import json
+
+    image = world.render(world.parse_caption("a large red circle on the left")).save(tmp_path / "in.png")
+    assert main(["chat", "--image", str(image), "--json", "--out-dir", str(tmp_path / "out"),
+                 "describe it."]) == 0
+    reply = json.loads(capsys.readouterr().out)
+    assert "red circle" in reply["text"] and reply["media"] == []
+    assert main(["chat", "--json", "--out-dir", str(tmp_path / "out"),
+                 "draw a small blue square on the right."]) == 0
+    reply = json.loads(capsys.readouterr().out)
+    (made,) = reply["media"]
+    assert made["modality"] == "image" and load_media(made["path"]).pixels.shape == (32, 32, 3)
+
+
+@pytest.mark.parametrize("flag, name, needle", [
+    ("--image", "missing.png", "missing.png"),
+    ("--audio", "clip.png", "clip.png"),
+])
+def test_chat_bad_media_is_one_line(tmp_path, capsys, flag, name, needle):
+    if name.endswith(".png") and flag == "--audio":
+        world.render(world.parse_caption("a large red circle on the left")).save(tmp_path / name)
+    assert main(["chat", flag, str(tmp_path / name), "describe it."]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("omniweave: error:") and needle in err and err.count("\n") == 1
+
+
+def test_chat_repl_keeps_the_conversation(tmp_path, capsys, monkeypatch, trained_model):
+    lines = iter(["draw a large red circle in the center.", "now make it blue.", "/quit"])
+    monkeypatch.setattr("builtins.input", lambda _prompt="": next(lines))
+    assert main(["chat", "--out-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "blue circle" in out and len(list(tmp_path.glob("turn1-*"))) == 1

@@ -1,18 +1,14 @@
-import pytest
-
-from omniweave.demo import DEMO_CAPTIONS, run_demo
-from omniweave.nano.components import component_dir
-
-BUILT = all((component_dir(f"{m}-decoder") / "manifest.json").exists() for m in DEMO_CAPTIONS)
+from omniweave.demo import SCRIPTS, run_demo
 
 
-@pytest.mark.skipif(not BUILT, reason="nano decoders not built")
-def test_demo_writes_media_and_page(tmp_path):
+def test_demo_plays_every_script_and_writes_a_page(tmp_path, trained_model):
     lines = []
-    page = run_demo(tmp_path, log=lines.append)
+    page = run_demo(tmp_path, model=trained_model, log=lines.append)
     html = page.read_text()
     assert page == tmp_path / "index.html"
-    assert len(lines) == sum(len(c) for c in DEMO_CAPTIONS.values())
-    for modality, tag in [("image", "<img"), ("audio", "<audio"), ("video", "<video")]:
+    assert sum(line.startswith("omniweave: ") for line in lines) == sum(len(s.turns) for s in SCRIPTS)
+    for tag in ("<img", "<audio", "<video"):
         assert tag in html
-        assert len(list((tmp_path / modality).iterdir())) == 2 * len(DEMO_CAPTIONS[modality])
+    made = list(tmp_path.glob("*-made*"))
+    assert len(made) == sum(1 for s in SCRIPTS for t in s.turns if t.expect)
+    assert sum(line.endswith("✓") for line in lines) >= 0.7 * len(made)

@@ -54,3 +54,9 @@ def test_collate_pads_left_for_generation(fresh_model):
     batch = proc.collate([a, b], left_pad=True)
     assert batch["attention_mask"][0, 0] == 0 and batch["attention_mask"][0, -1] == 1
     assert batch["input_ids"][0, -1] == a.input_ids[-1]
+
+
+def test_more_media_than_configured_is_refused(fresh_model):
+    most = fresh_model.cfg.modalities["image"].max_inputs
+    with pytest.raises(InputError, match=f"{most + 1} image inputs .* at most {most}"):
+        fresh_model.processor.encode([{"role": "user", "content": "<image>" * (most + 1)}])

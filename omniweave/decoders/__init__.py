@@ -2,7 +2,8 @@
 
 Every backend exposes ``conditioning_shape`` (tokens, width: what an output projector must
 produce), ``caption_embeddings(captions)`` (the decoder's own text encoding of captions, the
-stage-2 L2 target) and ``generate(prompt_embeds, ...) -> media``. Pipelines are built once per
+stage-2 L2 target), ``diffusion_loss`` (the optional noise-prediction loss) and
+``generate(prompt_embeds, ...) -> media``. Pipelines are built once per
 process and reused, never per request.
 """
 
@@ -24,6 +25,11 @@ class MediaDecoder(Protocol):
     conditioning_shape: tuple[int, int]
 
     def caption_embeddings(self, captions: list[str]) -> torch.Tensor: ...
+
+    def diffusion_loss(self, prompt_embeds: torch.Tensor, media: list[Medium]) -> torch.Tensor:
+        """The decoder's own training loss on ``media`` given ``prompt_embeds``; gradients flow
+        into ``prompt_embeds`` (the decoder itself stays frozen)."""
+        ...
 
     def generate(self, prompt_embeds: torch.Tensor, *, steps: int, guidance: float,
                  seed: int) -> list[Medium]: ...

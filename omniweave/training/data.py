@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -30,6 +30,7 @@ NANO_INSTRUCTIONS = 6000
 class Example:
     messages: list[dict]
     media: list[tuple[str, Path]]  # (modality, path), in placeholder order
+    targets: list[Path | None] = field(default_factory=list)  # ground truth of each output, if known
 
 
 # ------------------------------------------------------------ sources
@@ -59,8 +60,10 @@ def _nano_instructions(data_dir: Path, seed: int) -> Path:
 def _pairs(path: Path, task: str, rng: random.Random) -> list[Example]:
     from omniweave.data.pairs import pair_conversation, read_pairs
 
-    return [Example(pair_conversation(p, task, rng), [(p.modality, p.path)] if task == "x2t" else [])
-            for p in read_pairs(path)]
+    if task == "x2t":
+        return [Example(pair_conversation(p, task, rng), [(p.modality, p.path)])
+                for p in read_pairs(path)]
+    return [Example(pair_conversation(p, task, rng), [], [p.path]) for p in read_pairs(path)]
 
 
 def _conversations(path: Path) -> list[Example]:
@@ -161,8 +164,9 @@ def caption_cache(model, modality: str, captions: list[str], cache_dir: Path,
 class StageData:
     """Tokenized examples plus their cached features and targets; ``batch(indices)``."""
 
-    def __init__(self, model, examples: list[Example], cache_dir: Path):
+    def __init__(self, model, examples: list[Example], cache_dir: Path, target_media: bool = False):
         self.model = model
+        self.target_media = target_media  # load outputs' ground truth (diffusion loss)
         self.examples = examples
         self.items: list[Encoded] = []
         for i, ex in enumerate(tqdm(examples, desc="tokenizing", mininterval=2)):
@@ -204,4 +208,51 @@ class StageData:
                 caps.append(o.caption)
         batch["outputs"] = {m: (torch.tensor(r), torch.tensor(p), self.captions[m].get(c))
                             for m, (r, p, c) in outputs.items()}
+        if self.target_media:  # per modality: (which of its outputs have ground truth, the media)
+            found: dict[str, tuple[list[int], list]] = {}
+            counts: dict[str, int] = {}
+            for i, it in zip(indices, items, strict=True):
+                targets = self.examples[i].targets
+                for k, o in enumerate(it.outputs):
+                    j = counts.get(o.modality, 0)
+                    counts[o.modality] = j + 1
+                    if k < len(targets) and targets[k] is not None:
+                        sel, media = found.setdefault(o.modality, ([], []))
+                        sel.append(j)
+                        media.append(load_media(targets[k], o.modality))
+            batch["target_media"] = {m: (torch.tensor(sel), media) for m, (sel, media) in found.items()}
         return batch
+
+
+class HiddenStateData:
+    """For stages that train only the output projectors: the LLM and the signal tokens are frozen,
+    so the signal tokens' hidden states never change. They are computed once, and each step
+    trains the projectors on (hidden, embedding, target) triples without running the LLM."""
+
+    def __init__(self, data: StageData, batch: int = 64):
+        model = data.model
+        self.triples: dict[str, list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]] = {}
+        with torch.no_grad():
+            for i in tqdm(range(0, len(data), batch), desc="caching hidden states", mininterval=2):
+                b = data.batch(list(range(i, min(i + batch, len(data)))))
+                embeds = model.embed(b["input_ids"], b["media"])
+                out = model.llm(inputs_embeds=embeds, attention_mask=b["attention_mask"],
+                                output_hidden_states=True, use_cache=False)
+                hidden = out.hidden_states[-1]
+                for m, (rows, pos, target) in b["outputs"].items():
+                    h, e = hidden[rows[:, None], pos], embeds[rows[:, None], pos]
+                    self.triples.setdefault(m, []).extend(zip(h, e, target, strict=True))
+        self.index = [(m, k) for m, items in self.triples.items() for k in range(len(items))]
+        if not self.index:
+            raise InputError("the stage trains output projectors but its data generates no media")
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def batch(self, indices: list[int]) -> dict:
+        picked: dict[str, list] = {}
+        for i in indices:
+            m, k = self.index[i]
+            picked.setdefault(m, []).append(self.triples[m][k])
+        return {"cached": {m: tuple(torch.stack(x) for x in zip(*items, strict=True))
+                           for m, items in picked.items()}}

@@ -24,7 +24,7 @@ from omniweave.errors import InputError
 from omniweave.files import atomic_path
 from omniweave.model import CONFIG_FILE, AnyToAny
 from omniweave.nano.recipes.common import warmup_cosine
-from omniweave.training.data import StageData, load_examples
+from omniweave.training.data import HiddenStateData, StageData, load_examples
 
 CHECKPOINT = "checkpoint"
 STATE_FILE = "trainer_state.pt"
@@ -47,8 +47,13 @@ def _build_model(cfg: ModelConfig, init: Path | None, resume_from: Path | None) 
 
 def train_stage(cfg: ModelConfig, stage_name: str, output: str | Path, *,
                 init: str | Path | None = None, data_dir: str | Path | None = None,
-                steps: int | None = None, seed: int = 0, progress: bool = True) -> dict:
-    """Train stage ``stage_name`` of ``cfg`` into ``output``; returns its summary."""
+                steps: int | None = None, seed: int = 0, progress: bool = True,
+                cache_hidden: bool = True) -> dict:
+    """Train stage ``stage_name`` of ``cfg`` into ``output``; returns its summary.
+
+    A stage that trains only the output projectors (no LM loss) trains them from cached
+    hidden states unless ``cache_hidden`` is off.
+    """
     from accelerate import Accelerator
 
     if stage_name not in cfg.stages:
@@ -69,7 +74,11 @@ def train_stage(cfg: ModelConfig, stage_name: str, output: str | Path, *,
     if not params:
         raise InputError(f"stage {stage_name}: its trainable map trains nothing")
     examples = load_examples(stage, data_dir, seed)
-    data = StageData(model, examples, data_dir / "cache")
+    data = StageData(model, examples, data_dir / "cache", target_media=stage.diffusion_weight > 0)
+    trained_parts = {part for part, mode in stage.trainable.items() if mode != "frozen"}
+    if (trained_parts == {"output_projectors"} and stage.lm_weight == 0 and cache_hidden
+            and stage.diffusion_weight == 0):
+        data = HiddenStateData(data)
     opt = torch.optim.AdamW(params, lr=stage.lr, weight_decay=0.0)
     sched = warmup_cosine(opt, total, warmup=stage.warmup, floor=0.1)
     start = 0
@@ -97,6 +106,8 @@ def train_stage(cfg: ModelConfig, stage_name: str, output: str | Path, *,
         batch = _to(batch, accelerator.device)
         losses = model(**batch)
         loss = stage.lm_weight * losses["lm"] + stage.l2_weight * losses["l2"]
+        if "diffusion" in losses:
+            loss = loss + stage.diffusion_weight * losses["diffusion"]
         opt.zero_grad(set_to_none=True)
         accelerator.backward(loss)
         accelerator.clip_grad_norm_(params, 1.0)
