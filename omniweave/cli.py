@@ -22,8 +22,15 @@ def _quiet_loading() -> None:
 
 def _world_render(args: argparse.Namespace) -> None:
     from omniweave.media import MODALITY_SUFFIXES, modality_of
-    from omniweave.nano import world
+    from omniweave.nano import scenes, world
 
+    if scenes.is_scene_caption(args.caption):  # a two-shape scene (omniweave.nano.scenes)
+        spec = scenes.parse_scene_caption(args.caption)
+        if modality_of(args.out) != "image":
+            raise OmniweaveError(f"{args.out}: a scene is an image; write it to "
+                                 + " or ".join(MODALITY_SUFFIXES["image"]))
+        print(scenes.render_scene(spec, args.seed).save(args.out))
+        return
     spec = world.parse_caption(args.caption)
     if modality_of(args.out) != spec.modality:
         raise OmniweaveError(f"{args.out}: the caption describes {spec.modality}; write it to "
@@ -108,10 +115,43 @@ def _data_embed(args: argparse.Namespace) -> None:
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     model = AnyToAny.from_config(cfg)
     for name in args.stage or sorted(cfg.stages):
-        data = StageData(model, load_examples(cfg.stages[name], data_dir), data_dir / "cache")
+        examples = load_examples(cfg.stages[name], data_dir)
+        if args.workers > 1:  # caption embeddings across processes first; StageData then reads them
+            from omniweave.training.data import caption_cache
+
+            for m in cfg.modalities:
+                caps = [o["caption"] for ex in examples for msg in ex.messages
+                        for o in msg.get("outputs", []) if o["modality"] == m]
+                if caps:
+                    caption_cache(model, m, caps, data_dir / "cache", workers=args.workers)
+        data = StageData(model, examples, data_dir / "cache")
         print(json.dumps({"stage": name, "examples": len(data),
                           "features": {m: str(c.path) for m, c in data.features.items()},
                           "captions": {m: str(c.path) for m, c in data.captions.items()}}))
+
+
+def _data_prepare(args: argparse.Namespace) -> None:
+    from omniweave.data.formats import prepare
+
+    def dropped(index: int, reason: str) -> None:
+        print(f"dropped {reason}")
+
+    result = prepare(args.format, args.input, args.out, args.media_root, strict=args.strict,
+                     task=args.task, seed=args.seed, verify_media=args.verify_media,
+                     on_drop=dropped)
+    counts = ", ".join(f"{kind} {n}" for kind, n in result.counts().most_common())
+    print(f"kept {result.kept} records, dropped {len(result.dropped)}"
+          + (f" ({counts})" if counts else "") + f" -> {result.out}")
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from omniweave.config import load_preset
+    from omniweave.doctor import check, report
+
+    cfg = load_preset(args.preset, args.set)
+    checks = check(cfg)
+    print(report(cfg, checks))
+    return 0 if all(c.found for c in checks) else 1
 
 
 def _chat_media(args: argparse.Namespace) -> list:
@@ -192,8 +232,42 @@ def _eval(args: argparse.Namespace) -> None:
     from omniweave.eval.nano import evaluate, format_table
 
     model = _load_model(args)
-    table = evaluate(model, n=args.n, tasks=tuple(args.tasks), seed=args.seed)
+    if args.tasks == ["scenes"] or (args.tasks is None and set(model.cfg.modalities) == {"image"}):
+        _eval_scenes(model, args)  # an image-only model (nano-perception): scenes, single shapes, MC
+        return
+    tasks = args.tasks or ["x2t", "t2x", "x2x", "multi"]
+    if "scenes" in tasks:
+        raise OmniweaveError("--tasks scenes runs alone")
+    table = evaluate(model, n=args.n, tasks=tuple(tasks), seed=args.seed)
     print(json.dumps(table) if args.json else format_table(table))
+
+
+def _eval_scenes(model, args: argparse.Namespace) -> None:
+    from omniweave.eval.perception import evaluate, format_comparison
+
+    n = args.n
+    results = evaluate(model, n_scene=2 * n, n_single=n, n_mc=n, n_latency=min(n, 40), seed=args.seed)
+    name = Path(args.model).name if args.model else args.preset
+    print(json.dumps(results) if args.json else format_comparison({name: results}))
+
+
+def _eval_mc(args: argparse.Namespace) -> None:
+    from omniweave.eval.multiple_choice import chance, evaluate_items, read_items
+
+    items = read_items(args.data, args.media_root, args.limit)  # bad files fail before the model loads
+    if not items:
+        raise OmniweaveError(f"{args.data}: no items with an answer")
+    model = _load_model(args)
+    table = {**evaluate_items(model, items, batch=args.batch), "chance": chance(items)}
+    if args.json:
+        print(json.dumps(table))
+        return
+    print(f"{'':<28}{'n':>6}{'likelihood':>12}{'letter':>9}")
+    print(f"{'all (chance ' + format(table['chance'], '.0%') + ')':<28}{table['n']:>6}"
+          f"{table['likelihood']:>12.1%}{table['letter']:>9.1%}")
+    for key, row in table.items():
+        if isinstance(row, dict):
+            print(f"{key[:27]:<28}{row['n']:>6}{row['likelihood']:>12.1%}{row['letter']:>9.1%}")
 
 
 class _MediaAction(argparse.Action):
@@ -218,6 +292,34 @@ def _demo(args: argparse.Namespace) -> None:
     _quiet_loading()
     page = run_demo(Path(args.out_dir), seed=args.seed)
     print(f"open {page}")
+
+
+def _serving(module: str):
+    """An omniweave.serving module, or a one-line error naming the missing extra."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"omniweave.serving.{module}")
+    except ImportError as e:
+        raise OmniweaveError(f"{e.name} is not installed: pip install 'omniweave[serve]'") from e
+
+
+def _serve(args: argparse.Namespace) -> None:
+    api = _serving("api")
+    if args.max_batch < 1 or args.queue < 1:
+        raise OmniweaveError("--max-batch and --queue must be at least 1")
+    model = _load_model(args)
+    settings = api.Settings(api_key=args.api_key or os.environ.get("OMNIWEAVE_API_KEY"),
+                            allow_remote_media=args.allow_remote_media, max_batch=args.max_batch,
+                            queue_size=args.queue)
+    api.serve(model, settings, host=args.host, port=args.port)
+
+
+def _ui(args: argparse.Namespace) -> None:
+    ui = _serving("ui")
+    if args.max_batch < 1:
+        raise OmniweaveError("--max-batch must be at least 1")
+    ui.launch(_load_model(args), host=args.host, port=args.port, max_batch=args.max_batch)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -294,25 +396,78 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="score an any-to-any model on held-out ShapeWorld")
     _model_args(p)
     p.add_argument("--n", type=int, default=150, help="cases per task")
-    p.add_argument("--tasks", nargs="+", default=["x2t", "t2x", "x2x", "multi"],
-                   choices=["x2t", "t2x", "x2x", "multi"])
+    p.add_argument("--tasks", nargs="+", default=None, choices=["x2t", "t2x", "x2x", "multi", "scenes"],
+                   help="default: x2t t2x x2x multi; scenes (two-shape scene QA, single-shape QA, "
+                   "multiple choice, latency) for an image-only model such as nano-perception")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_eval)
 
-    data_p = sub.add_parser("data", help="training data: caches")
+    p = sub.add_parser("eval-mc", help="multiple choice (MMBench .tsv / SEED-Bench .json): "
+                       "accuracy by option likelihood and by generated letter")
+    _model_args(p)
+    p.add_argument("--data", required=True, help="an MMBench .tsv or a SEED-Bench .json")
+    p.add_argument("--media-root", default=None, help="SEED-Bench: the folder of its images")
+    p.add_argument("--limit", type=int, default=None, help="the first N items only")
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_eval_mc)
+
+    data_p = sub.add_parser("data", help="training data: convert formats, fill caches")
     data_sub = data_p.add_subparsers(dest="data_command", required=True)
     p = data_sub.add_parser("embed", help="cache encoder features and caption embeddings ahead")
     p.add_argument("--preset", default="nano")
     p.add_argument("--stage", action="append", default=None)
     p.add_argument("--data-dir", default=None)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes that compute caption embeddings (one GPU each where there are GPUs)")
     p.set_defaults(func=_data_embed)
+    from omniweave.data.formats import FORMATS
+
+    p = data_sub.add_parser("prepare", help="convert a dataset file to omniweave's conversation format")
+    p.add_argument("--format", required=True, choices=sorted(FORMATS))
+    p.add_argument("--input", required=True, help="the dataset file (.json, .jsonl; webdataset: .tar)")
+    p.add_argument("--media-root", default=None,
+                   help="where the records' media are (default: images/, audios/, videos/ beside the "
+                        "file, else its folder); webdataset: where its media are extracted")
+    p.add_argument("--out", required=True, help="OUT.jsonl (or .json)")
+    p.add_argument("--strict", action="store_true", help="a bad record is an error (exit code 2)")
+    p.add_argument("--task", choices=["x2t", "t2x"], default="x2t",
+                   help="caption pairs: describe the medium (x2t) or make it (t2x)")
+    p.add_argument("--seed", type=int, default=0, help="caption pairs: phrasing of the requests")
+    p.add_argument("--verify-media", action="store_true",
+                   help="decode every medium; unreadable ones drop their record")
+    p.set_defaults(func=_data_prepare)
+
+    p = sub.add_parser("doctor", help="is every component of a preset here? what to download where")
+    p.add_argument("--preset", default="nano")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.set_defaults(func=_doctor)
 
     p = sub.add_parser("demo", help="the main job on the nano default, written to a folder + HTML")
     p.add_argument("--out-dir", default="demo-out")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_demo)
+
+    p = sub.add_parser("serve", help="an OpenAI-compatible HTTP API (needs the serve extra)")
+    _model_args(p)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--api-key", default=None, help="require 'Authorization: Bearer KEY' "
+                   "(default: $OMNIWEAVE_API_KEY, else none)")
+    p.add_argument("--allow-remote-media", action="store_true",
+                   help="accept http(s) media URLs (the server fetches them)")
+    p.add_argument("--max-batch", type=int, default=8, help="requests per batch (1: one at a time)")
+    p.add_argument("--queue", type=int, default=64, help="requests waiting at most; then 429")
+    p.set_defaults(func=_serve)
+
+    p = sub.add_parser("ui", help="a Gradio web chat (needs the serve extra)")
+    _model_args(p)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--max-batch", type=int, default=4)
+    p.set_defaults(func=_ui)
     return parser
 
 
@@ -323,13 +478,13 @@ def main(argv: list[str] | None = None) -> int:
         args.preset_given = args.preset is not None
         args.preset = args.preset or "nano"
     try:
-        args.func(args)
+        code = args.func(args)
     except OmniweaveError as e:
         print(f"omniweave: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

@@ -22,21 +22,29 @@ Modality = Literal["image", "audio", "video"]
 MODALITIES: tuple[str, ...] = ("image", "audio", "video")
 
 
+Dtype = Literal["float32", "bfloat16", "float16"]
+
+
 @dataclass
 class EncoderConfig:
-    """A frozen media encoder. ``kind`` picks the backend (``nano-bind`` for ShapeBind)."""
+    """A frozen media encoder. ``kind`` picks the backend: ``nano-bind`` (ShapeBind), ``hf-clip``
+    (CLIP or SigLIP vision: images, and video as sampled frames), ``hf-clap`` (CLAP audio),
+    ``imagebind`` (needs the ``imagebind`` package)."""
     kind: str = "nano-bind"
-    path: str = "nano:bind"  # ``nano:<component>`` is a shipped nano component
+    # ``nano:<component>`` (shipped), a local folder, or a Hugging Face repo id (from the HF cache)
+    path: str = "nano:bind"
     features: Literal["pooled", "tokens"] = "pooled"
+    dtype: Dtype = "float32"
+    frames: int = 8  # video: frames sampled uniformly, encoded as images, pooled over time
 
 
 @dataclass
 class InputProjectorConfig:
     """Maps encoder features to ``num_tokens`` LLM embeddings per medium."""
-    kind: Literal["linear", "mlp", "mapper"] = "mlp"
+    kind: Literal["linear", "mlp", "mapper", "qformer"] = "mlp"
     num_tokens: int = 1
-    hidden_size: int = 256  # mlp / mapper width
-    num_layers: int = 2  # mapper transformer layers
+    hidden_size: int = 256  # mlp / mapper / qformer width
+    num_layers: int = 2  # mapper / qformer transformer layers
     boundary_tokens: bool = True  # frame the medium's tokens with [boi]/[eoi]-style markers
 
 
@@ -50,10 +58,28 @@ class OutputProjectorConfig:
 
 @dataclass
 class DecoderConfig:
+    """A frozen diffusion decoder. ``kind``: ``nano-diffusion``, ``diffusers-sd`` (Stable Diffusion
+    1.x/2.x), ``diffusers-audioldm`` (AudioLDM), ``diffusers-t2v`` (text-to-video SD / ZeroScope)."""
     kind: str = "nano-diffusion"
-    path: str = "nano:image-decoder"
+    path: str = "nano:image-decoder"  # as EncoderConfig.path
     steps: int = 20
     guidance: float = 4.0
+    dtype: Dtype = "float32"
+    height: int = 0  # image/video size in pixels; 0: the pipeline's default
+    width: int = 0
+    num_frames: int = 0  # video frames; 0: the pipeline's default
+    fps: float = 8.0  # video frame rate of the generated clips
+    audio_length_s: float = 0.0  # audio length; 0: the pipeline's default
+
+
+@dataclass
+class InteractionConfig:
+    """Interactive perception (LMEye): ``requests`` request vectors from the LLM's state at the
+    request slot attend to the encoder's token features; as many detail vectors come back."""
+    requests: int = 4  # K: request vectors, and detail slots in the prompt
+    hidden_size: int = 128
+    num_layers: int = 2
+    num_heads: int = 4
 
 
 @dataclass
@@ -61,22 +87,38 @@ class ModalityConfig:
     """Everything one modality needs, input side and output side."""
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     input_projector: InputProjectorConfig = field(default_factory=InputProjectorConfig)
+    # ``interactive``: the LLM asks for detail after reading the question (see omniweave.perception)
+    perception: Literal["off", "interactive"] = "off"
+    interaction: InteractionConfig = field(default_factory=InteractionConfig)
     signal_tokens: int = 4
     max_inputs: int = 4  # media of this modality one conversation may hold
     output_projector: OutputProjectorConfig = field(default_factory=OutputProjectorConfig)
     decoder: DecoderConfig = field(default_factory=DecoderConfig)
 
 
+def needs_tokens(mc: ModalityConfig) -> bool:
+    """Whether a modality's features go in as tokens (B, L, F) rather than pooled (B, F): the
+    token-reading projectors and interactive perception need them (the one place this is decided)."""
+    return mc.input_projector.kind in ("mapper", "qformer") or mc.perception == "interactive"
+
+
 @dataclass
 class LLMConfig:
+    """Any transformers causal LM with its tokenizer (``path`` as EncoderConfig.path)."""
     path: str = "nano:llm"
-    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    dtype: Dtype = "float32"
     max_length: int = 512
+    # a Jinja chat template that replaces the tokenizer's own; with neither, a Vicuna v1.1 template
+    chat_template: str = ""
+    gradient_checkpointing: bool = False  # in training: recompute activations, less memory
+    load_in_4bit: bool = False  # bitsandbytes quantisation (needs CUDA and bitsandbytes)
+    load_in_8bit: bool = False
+    attn_implementation: str = ""  # e.g. sdpa, flash_attention_2; empty: the transformers default
 
 
 Trainable = Literal["frozen", "full", "lora"]
 # The parts of an AnyToAny a stage can train (see ``StageConfig.trainable``).
-TRAINABLE_PARTS = ("llm", "input_projectors", "output_projectors", "signal_tokens")
+TRAINABLE_PARTS = ("llm", "input_projectors", "output_projectors", "signal_tokens", "perception")
 
 
 @dataclass
@@ -91,7 +133,7 @@ class LoraConfig:
 class StageConfig:
     """One training stage: its data, what trains (the trainable map), losses and optimiser."""
     description: str = ""
-    # ``nano:pairs``, ``nano:instructions``, caption-pair files (cc3m/audiocap/webvid .json) or
+    # ``nano:pairs``, ``nano:instructions``, ``nano:scenes``, caption-pair files (cc3m/audiocap/webvid .json) or
     # conversation files (.json/.jsonl); pairs become conversations as ``pair_task`` says
     data: list[str] = field(default_factory=list)
     pair_task: Literal["x2t", "t2x"] = "x2t"
@@ -105,12 +147,19 @@ class StageConfig:
     l2_weight: float = 1.0  # output projector vs the decoder's caption embedding
     diffusion_weight: float = 0.0  # noise-prediction loss through the frozen decoder (off)
     checkpoint_every: int = 200
+    group_by_length: bool = False  # batches of similar-length examples (less padding to run)
+    # batch_size is per process: one optimiser step sees batch_size x processes x accumulation
+    gradient_accumulation_steps: int = 1
+    mixed_precision: Literal["no", "fp16", "bf16"] = "no"
 
 
 @dataclass
 class ModelConfig:
     name: str = "nano"
     checkpoint: str = ""  # the trained any-to-any weights this preset ships with, if any
+    # where the LLM, projectors and the hf/diffusers encoders and decoders run: cpu, cuda, cuda:1,
+    # or auto (this process's GPU when there is one); the nano components always run on the CPU
+    device: str = "cpu"
     llm: LLMConfig = field(default_factory=LLMConfig)
     modalities: dict[str, ModalityConfig] = field(default_factory=dict)
     stages: dict[str, StageConfig] = field(default_factory=dict)

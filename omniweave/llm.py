@@ -21,19 +21,74 @@ from transformers import (
 )
 
 from omniweave.config import MODALITIES, LLMConfig, ModelConfig
-from omniweave.hub import resolve_path
+from omniweave.errors import InputError
+from omniweave.hub import pick_device, resolve_path, runtime, torch_dtype
 
 BOUNDARY = {"image": ("[BOI]", "[EOI]"), "audio": ("[BOA]", "[EOA]"), "video": ("[BOV]", "[EOV]")}
 PLACEHOLDER = {"image": "<image>", "audio": "<audio>", "video": "<video>"}
+# interactive perception: a request slot and the detail slots that follow it (omniweave.perception)
+REQUEST = {"image": ("[IMGREQ]", "[IMGDET]"), "audio": ("[AUDREQ]", "[AUDDET]"),
+           "video": ("[VIDREQ]", "[VIDDET]")}
+# Vicuna v1.1 (Vicuna 7B/13B v1.5 ship no chat template): system line, ``USER: … ASSISTANT: …</s>``
+VICUNA_TEMPLATE = (
+    "{{ bos_token }}{% if messages and messages[0]['role'] == 'system' %}"
+    "{{ messages[0]['content'] | trim }} {% set loop_messages = messages[1:] %}"
+    "{% else %}A chat between a curious user and an artificial intelligence assistant. "
+    "The assistant gives helpful, detailed, and polite answers to the user's questions. "
+    "{% set loop_messages = messages %}{% endif %}"
+    "{% for message in loop_messages %}{% if message['role'] == 'user' %}"
+    "USER: {{ message['content'] | trim }} {% elif message['role'] == 'assistant' %}"
+    "ASSISTANT: {{ message['content'] | trim }}{{ eos_token }}{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}ASSISTANT:{% endif %}")
 
 
-def load_llm(cfg: LLMConfig) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """The causal LM (frozen, eval mode) and its tokenizer."""
-    path = resolve_path(cfg.path)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, cfg.dtype))
+def _quantization(cfg: LLMConfig):
+    """A bitsandbytes config for ``load_in_4bit``/``load_in_8bit``; a clear error without CUDA
+    or bitsandbytes."""
+    import importlib.util
+
+    if cfg.load_in_4bit and cfg.load_in_8bit:
+        raise InputError("llm.load_in_4bit and llm.load_in_8bit: choose one")
+    flag = "llm.load_in_4bit" if cfg.load_in_4bit else "llm.load_in_8bit"
+    if not torch.cuda.is_available():
+        raise InputError(f"{flag} needs a CUDA GPU (bitsandbytes); this machine has none")
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise InputError(f"{flag} needs bitsandbytes: pip install bitsandbytes")
+    from transformers import BitsAndBytesConfig
+
+    if cfg.load_in_8bit:
+        return BitsAndBytesConfig(load_in_8bit=True)
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                              bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=torch_dtype(cfg.dtype))
+
+
+def load_llm(cfg: LLMConfig, device: str = "cpu") -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """The causal LM (frozen, eval mode, on ``device``) and its tokenizer.
+
+    The chat template is ``cfg.chat_template`` when set, else the tokenizer's own, else Vicuna's.
+    With ``load_in_4bit``/``load_in_8bit`` the weights are quantised by bitsandbytes on this
+    process's GPU.
+    """
+    path = resolve_path(cfg.path, component="llm", key="llm.path")
+    dev, dtype = runtime(cfg.dtype, device)
+    options: dict = {"dtype": dtype}
+    if cfg.attn_implementation:
+        options["attn_implementation"] = cfg.attn_implementation
+    quantized = cfg.load_in_4bit or cfg.load_in_8bit
+    if quantized:
+        options["quantization_config"] = _quantization(cfg)
+        options["device_map"] = {"": pick_device("auto").index or 0}
+    model = AutoModelForCausalLM.from_pretrained(path, **options)
+    if not quantized:
+        model.to(dev)
     tokenizer = AutoTokenizer.from_pretrained(path)
+    if cfg.chat_template:
+        tokenizer.chat_template = cfg.chat_template
+    elif not tokenizer.chat_template:
+        tokenizer.chat_template = VICUNA_TEMPLATE
     if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+        tokenizer.pad_token = tokenizer.eos_token if tokenizer.eos_token is not None else tokenizer.unk_token
     return model.eval().requires_grad_(False), tokenizer
 
 
@@ -49,6 +104,9 @@ class TokenLayout:
         for m in MODALITIES:
             if m in cfg.modalities:
                 names += [PLACEHOLDER[m], *BOUNDARY[m], *cfg.signal_token_names(m)]
+        for m in MODALITIES:  # after all the others: a model without them keeps its ids
+            if m in cfg.modalities and cfg.modalities[m].perception == "interactive":
+                names += list(REQUEST[m])
         return cls(tuple(names), first_id)
 
     def id(self, name: str) -> int:

@@ -2,13 +2,15 @@
 
 The base components (encoders, LLM, decoders) are frozen and loaded from where the config says;
 what omniweave adds and trains is small: the input projectors, the output projectors, the extra
-tokens (``ExtraTokens``) and, in instruction tuning, a LoRA adapter on the LLM. Checkpoints hold
+tokens (``ExtraTokens``), the interactive-perception modules of modalities that have them
+(``omniweave.perception``) and, in instruction tuning, a LoRA adapter on the LLM. Checkpoints hold
 exactly those (``save_pretrained``/``from_pretrained``).
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from omniweave.config import (
     StageConfig,
     from_dict,
     load_preset,
+    needs_tokens,
     to_dict,
 )
 from omniweave.decoders import MediaDecoder, build_decoder
@@ -32,8 +35,9 @@ from omniweave.encoders import MediaEncoder, build_encoder
 from omniweave.errors import InputError
 from omniweave.files import atomic_dir
 from omniweave.hub import resolve_path
-from omniweave.llm import PLACEHOLDER, ExtraTokens, TokenLayout, load_llm
+from omniweave.llm import PLACEHOLDER, REQUEST, ExtraTokens, TokenLayout, load_llm
 from omniweave.media import Audio, Image, Media, Video, save_media
+from omniweave.perception import InteractivePerception, prefill
 from omniweave.processor import IGNORE, Processor
 from omniweave.projectors import InputProjector, OutputProjector
 
@@ -96,24 +100,40 @@ class AnyToAny(nn.Module):
         self.encoders = encoders  # frozen, shared, not registered as submodules
         self.decoders = decoders
         width = llm.config.hidden_size
+        # the size of the LLM's own token embeddings (qformer and perception outputs start at it)
+        embed_rms = float(llm.get_input_embeddings().weight.detach().float().pow(2).mean().sqrt())
         self.layout = TokenLayout.from_config(cfg, llm.config.vocab_size)
         self.extra = ExtraTokens(self.layout, llm.get_input_embeddings(), llm.get_output_embeddings())
         self.input_projectors = nn.ModuleDict({
-            m: InputProjector(mc.input_projector, encoders[m].feature_width, width)
+            m: InputProjector(mc.input_projector, encoders[m].feature_width, width, embed_rms)
             for m, mc in cfg.modalities.items()})
         self.output_projectors = nn.ModuleDict({
             m: OutputProjector(mc.output_projector, width, *decoders[m].conditioning_shape)
             for m, mc in cfg.modalities.items()})
+        self.perception = nn.ModuleDict({
+            m: InteractivePerception(mc.interaction, encoders[m].feature_width, width, embed_rms)
+            for m, mc in cfg.modalities.items() if mc.perception == "interactive"})
+        with torch.no_grad():  # the request slot starts as its extra token's embedding
+            for m, module in self.perception.items():
+                module.request_token.copy_(self.extra.embed[self.layout.id(REQUEST[m][0])
+                                                            - self.layout.first_id])
         self.processor = Processor(cfg, tokenizer, self.layout)
         self.lora_enabled = False
+        device = next(llm.parameters()).device
+        for name, module in self.named_children():  # what omniweave adds runs beside the LLM
+            if name != "llm":
+                module.to(device)
 
     # ------------------------------------------------------------ building and checkpoints
     @classmethod
     def from_config(cls, cfg: ModelConfig, seed: int = 0) -> AnyToAny:
         """Fresh projectors and extra tokens on top of the base components a config names."""
-        llm, tokenizer = load_llm(cfg.llm)
-        encoders = {m: build_encoder(mc.encoder) for m, mc in cfg.modalities.items()}
-        decoders = {m: build_decoder(mc.decoder) for m, mc in cfg.modalities.items()}
+        from omniweave.doctor import require_components
+
+        require_components(cfg)  # every missing component named at once, before any loading
+        llm, tokenizer = load_llm(cfg.llm, cfg.device)
+        encoders = {m: build_encoder(mc.encoder, cfg.device) for m, mc in cfg.modalities.items()}
+        decoders = {m: build_decoder(mc.decoder, cfg.device) for m, mc in cfg.modalities.items()}
         torch.manual_seed(seed)
         return cls(cfg, llm, tokenizer, encoders, decoders)
 
@@ -140,7 +160,9 @@ class AnyToAny(nn.Module):
         if (path / LORA_DIR).is_dir():
             from peft import PeftModel
 
-            model.llm = PeftModel.from_pretrained(model.llm, path / LORA_DIR)
+            with warnings.catch_warnings():  # peft calls a transformers API deprecated for v6
+                warnings.simplefilter("ignore", FutureWarning)
+                model.llm = PeftModel.from_pretrained(model.llm, path / LORA_DIR)
             model.lora_enabled = True
         state = load_file(path / WEIGHTS_FILE)
         own = model.trained_state()
@@ -155,7 +177,7 @@ class AnyToAny(nn.Module):
     def trained_state(self) -> dict[str, torch.Tensor]:
         """What omniweave adds to the base components (LoRA is saved beside, by peft)."""
         return {k: v for k, v in self.state_dict().items()
-                if k.split(".")[0] in ("extra", "input_projectors", "output_projectors")}
+                if k.split(".")[0] in ("extra", "input_projectors", "output_projectors", "perception")}
 
     def save_pretrained(self, out: str | Path, dtype: torch.dtype | None = None,
                         extra_meta: dict | None = None) -> Path:
@@ -176,7 +198,8 @@ class AnyToAny(nn.Module):
         """Apply a stage's trainable map; return the parameters that train."""
         self.requires_grad_(False)
         parts = {"llm": self.llm, "input_projectors": self.input_projectors,
-                 "output_projectors": self.output_projectors, "signal_tokens": self.extra}
+                 "output_projectors": self.output_projectors, "signal_tokens": self.extra,
+                 "perception": self.perception}
         assert set(parts) == set(TRAINABLE_PARTS)
         for part, mode in stage.trainable.items():
             if mode == "frozen":
@@ -189,6 +212,8 @@ class AnyToAny(nn.Module):
                     p.requires_grad_("lora_" in name)
             else:
                 parts[part].requires_grad_(True)
+        if self.cfg.llm.gradient_checkpointing:
+            self.llm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         return [p for p in self.parameters() if p.requires_grad]
 
     def enable_lora(self, stage: StageConfig) -> None:
@@ -197,18 +222,32 @@ class AnyToAny(nn.Module):
         from peft import LoraConfig, get_peft_model
 
         lc = stage.lora
-        self.llm = get_peft_model(self.llm, LoraConfig(
-            r=lc.r, lora_alpha=lc.alpha, lora_dropout=lc.dropout,
-            target_modules=list(lc.target_modules), task_type="CAUSAL_LM"))
+        if getattr(self.llm, "is_loaded_in_4bit", False) or getattr(self.llm, "is_loaded_in_8bit", False):
+            from peft import prepare_model_for_kbit_training
+
+            self.llm = prepare_model_for_kbit_training(
+                self.llm, use_gradient_checkpointing=self.cfg.llm.gradient_checkpointing)
+        with warnings.catch_warnings():  # peft calls a transformers API deprecated for v6
+            warnings.simplefilter("ignore", FutureWarning)
+            self.llm = get_peft_model(self.llm, LoraConfig(
+                r=lc.r, lora_alpha=lc.alpha, lora_dropout=lc.dropout,
+                target_modules=list(lc.target_modules), task_type="CAUSAL_LM"))
         self.lora_enabled = True
 
     # ------------------------------------------------------------ the one splice
-    def embed(self, input_ids: torch.Tensor, media: dict[str, torch.Tensor]) -> torch.Tensor:
+    def embed(self, input_ids: torch.Tensor, media: dict[str, torch.Tensor],
+              attention_mask: torch.Tensor | None = None) -> torch.Tensor:
         """Token embeddings (B, T, D) with each medium's projected features in its slots.
 
         ``media[m]`` holds the features of modality ``m``'s media in reading order (row by row,
-        left to right), pooled (n, F) or tokens (n, L, F).
+        left to right), pooled (n, F) or tokens (n, L, F). With interactive perception, the
+        detail slots are filled too (a first LLM pass; ``omniweave.perception``).
         """
+        return self._splice(input_ids, media, attention_mask)[0]
+
+    def _splice(self, input_ids: torch.Tensor, media: dict[str, torch.Tensor],
+                attention_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, Any, int]:
+        """``embed``, plus the first pass's KV cache of columns ``[0, start)`` (or None, 0)."""
         x = self.extra.embed_ids(input_ids, self.llm.get_input_embeddings())
         for m, feats in media.items():
             slots = input_ids == self.layout.id(PLACEHOLDER[m])  # (B, T)
@@ -217,7 +256,9 @@ class AnyToAny(nn.Module):
                 raise InputError(f"{proj.shape[0]} {m} media for {int(slots.sum())} {m} slots "
                                  f"({proj.shape[1]} per medium)")
             x = x.masked_scatter(slots.unsqueeze(-1), proj.to(x.dtype))
-        return x
+        if len(self.perception):
+            return prefill(self, input_ids, x, media, attention_mask)
+        return x, None, 0
 
     def encode_media(self, media: list[Media]) -> dict[str, torch.Tensor]:
         """Features per modality (in order) of the given media, as the projectors take them."""
@@ -230,8 +271,7 @@ class AnyToAny(nn.Module):
         out = {}
         for kind, items in by_kind.items():
             feats = self.encoders[kind].encode(kind, items)
-            tokens = self.cfg.modalities[kind].input_projector.kind == "mapper"
-            out[kind] = feats.tokens if tokens else feats.pooled
+            out[kind] = feats.tokens if needs_tokens(self.cfg.modalities[kind]) else feats.pooled
         return out
 
     # ------------------------------------------------------------ training
@@ -246,7 +286,7 @@ class AnyToAny(nn.Module):
         embeddings). ``outputs[m]`` = (row (n,), signal positions (n, S), target (n, L, W))."""
         if cached is not None:  # see training.data.HiddenStateData: only the projectors run
             return self.projector_loss(cached)
-        embeds = self.embed(input_ids, media or {})
+        embeds = self.embed(input_ids, media or {}, attention_mask)
         out = self.llm(inputs_embeds=embeds, attention_mask=attention_mask, output_hidden_states=True,
                        use_cache=False)
         hidden = out.hidden_states[-1]  # (B, T, D), after the final norm
@@ -304,10 +344,11 @@ class AnyToAny(nn.Module):
         dev = next(self.llm.parameters()).device
         feats = self.encode_media([x for _, items in prepared for x in items])
         ids, mask = batch["input_ids"].to(dev), batch["attention_mask"].to(dev)
-        embeds = self.embed(ids, feats)
+        embeds, past, start = self._splice(ids, feats, mask)  # start > 0: pass 1's cache is kept
         positions = (mask.cumsum(-1) - 1).clamp_min(0)
-        out = self.llm(inputs_embeds=embeds, attention_mask=mask, position_ids=positions,
-                       use_cache=True, output_hidden_states=True)
+        out = self.llm(inputs_embeds=embeds[:, start:], attention_mask=mask,
+                       position_ids=positions[:, start:], past_key_values=past, use_cache=True,
+                       output_hidden_states=True)
         gen = torch.Generator(device="cpu").manual_seed(seed)
         first = {self.layout.signal_ids(self.cfg, m)[0]: m for m in self.cfg.modalities}
         allowed = torch.zeros(self.layout.first_id + len(self.layout.names), dtype=torch.bool)

@@ -8,6 +8,10 @@ turn it is a medium the model generates; it becomes the modality's signal tokens
 (``[IMG0]``..``[IMG3]``), learned like any text, and the turn's ``outputs`` name the captions
 that the output projector is trained towards.
 
+For a modality with ``perception: interactive``, each user turn that gives media of it ends with
+one request group per such medium, ``[IMGREQ]`` + K ``[IMGDET]`` slots (filled by
+``omniweave.perception``); a later user turn without media gets one group for the latest medium.
+
 The LLM's own chat template renders the conversation, so any template works; the assistant's
 spans (the only tokens with labels) are found by rendering each prefix with the generation
 prompt, as LLaVA does.
@@ -25,11 +29,15 @@ from transformers import PreTrainedTokenizerBase
 
 from omniweave.config import ModelConfig
 from omniweave.errors import InputError
-from omniweave.llm import BOUNDARY, PLACEHOLDER, TokenLayout
+from omniweave.llm import BOUNDARY, PLACEHOLDER, REQUEST, TokenLayout
 
 IGNORE = -100
 _PLACEHOLDER_RE = re.compile("|".join(re.escape(p) for p in PLACEHOLDER.values()))
 _MODALITY_OF = {p: m for m, p in PLACEHOLDER.items()}
+# where a request group goes (the processor adds these to user turns; never typed by users)
+REQUEST_MARK = {m: f"<{m}-request>" for m in PLACEHOLDER}
+_MARK_RE = re.compile("|".join(re.escape(p) for p in REQUEST_MARK.values()))
+_REQUEST_OF = {p: m for m, p in REQUEST_MARK.items()}
 
 
 @dataclass
@@ -46,6 +54,7 @@ class Encoded:
     labels: list[int]
     media: list[str] = field(default_factory=list)  # modality of each input medium, in order
     outputs: list[OutputSlot] = field(default_factory=list)
+    requests: list[int] = field(default_factory=list)  # position of each request slot
 
 
 class Processor:
@@ -85,12 +94,42 @@ class Processor:
             return [self.layout.id(begin), *slots, self.layout.id(end)]
         return slots
 
+    def request_tokens(self, modality: str) -> list[int]:
+        """What a request group becomes: the request slot + K detail slots."""
+        req, det = REQUEST[modality]
+        k = self.cfg.modalities[modality].interaction.requests
+        return [self.layout.id(req)] + [self.layout.id(det)] * k
+
+    def _with_requests(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """User turns end with their request marks (interactive modalities only)."""
+        interactive = [m for m, mc in self.cfg.modalities.items() if mc.perception == "interactive"]
+        if not interactive:
+            return messages
+        out, seen = [], set()
+        for msg in messages:
+            if msg["role"] != "user":
+                out.append(msg)
+                continue
+            given = [_MODALITY_OF[p] for p in _PLACEHOLDER_RE.findall(msg["content"])]
+            marks = ""
+            for m in interactive:  # one modality's groups side by side (see perception.request_groups)
+                count = given.count(m) or (1 if m in seen else 0)
+                marks += REQUEST_MARK[m] * count
+            seen |= set(given)
+            out.append({**msg, "content": msg["content"].rstrip() + marks} if marks else msg)
+        return out
+
     def encode(self, messages: list[dict[str, Any]], generation_prompt: bool = False) -> Encoded:
         """Token ids and labels of a conversation (labels only on assistant replies)."""
+        if any(_MARK_RE.search(str(m.get("content", ""))) for m in messages):
+            raise InputError("a message holds a request mark (" + ", ".join(REQUEST_MARK.values())
+                             + "); those are the processor's own")
+        messages = self._with_requests(messages)
         full = self._render(messages, generation_prompt)
         spans = self._assistant_spans(messages, full)
         cuts = sorted({0, len(full), *(s for s, _, _ in spans), *(e for _, e, _ in spans)}
-                      | {p for m in _PLACEHOLDER_RE.finditer(full) for p in m.span()})
+                      | {p for m in _PLACEHOLDER_RE.finditer(full) for p in m.span()}
+                      | {p for m in _MARK_RE.finditer(full) for p in m.span()})
         out = Encoded([], [])
         captions = {i: [o["caption"] for o in messages[i].get("outputs", [])] for _, _, i in spans}
         used = {i: 0 for i in captions}
@@ -98,7 +137,12 @@ class Processor:
         for k, (a, piece) in enumerate(zip(cuts, pieces, strict=False)):
             reply = next((i for s, e, i in spans if s <= a < e), None)
             modality = _MODALITY_OF.get(piece)
-            if modality is None:
+            if piece in _REQUEST_OF and reply is None:  # a request group
+                out.requests.append(len(out.input_ids))
+                ids = self.request_tokens(_REQUEST_OF[piece])
+                out.input_ids += ids
+                out.labels += [IGNORE] * len(ids)
+            elif modality is None:
                 if reply is not None and k + 1 < len(pieces) and pieces[k + 1] in _MODALITY_OF:
                     piece = piece.rstrip()  # "... circle.[IMG0]": no lone space token to learn
                 ids = self.tokenizer(piece, add_special_tokens=False).input_ids

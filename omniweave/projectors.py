@@ -2,7 +2,9 @@
 
 Input side (one per modality): ``linear`` and ``mlp`` map a pooled feature to ``num_tokens`` LLM
 embeddings; ``mapper`` (Open-LLaMA-Eyes style) runs a small transformer over the encoder's tokens
-with a learnable prefix and emits the prefix positions.
+with a learnable prefix and emits the prefix positions; ``qformer`` (BLIP-2 style, without the text
+branch) has ``num_tokens`` learnable queries that attend to each other and cross-attend to the
+encoder's patch/frame tokens, and emits the queries.
 
 Output side (NExT-GPT): the signal tokens' last hidden states, plus their input embeddings, go
 through a linear layer into a small transformer whose learnable queries produce the decoder's
@@ -22,7 +24,8 @@ from omniweave.config import InputProjectorConfig, OutputProjectorConfig
 class InputProjector(nn.Module):
     """(B, F) pooled or (B, L, F) token features -> (B, num_tokens, llm_width)."""
 
-    def __init__(self, cfg: InputProjectorConfig, feature_width: int, llm_width: int):
+    def __init__(self, cfg: InputProjectorConfig, feature_width: int, llm_width: int,
+                 embed_rms: float = 1.0):
         super().__init__()
         self.cfg = cfg
         n, h = cfg.num_tokens, cfg.hidden_size
@@ -38,6 +41,11 @@ class InputProjector(nn.Module):
                                                batch_first=True, norm_first=True, dropout=0.0)
             self.mapper = nn.TransformerEncoder(layer, cfg.num_layers, enable_nested_tensor=False)
             self.out = nn.Linear(h, llm_width)
+        elif cfg.kind == "qformer":
+            self.inp = TokenMemory(feature_width, h)
+            self.queries = nn.Parameter(torch.randn(n, h) * h**-0.5)
+            self.qformer = cross_attention_stack(h, cfg.num_layers, max(1, h // 64))
+            self.out = nn.Sequential(nn.Linear(h, llm_width), EmbeddingScale(embed_rms))
         else:
             raise ValueError(f"unknown input projector kind {cfg.kind!r}")
         self.llm_width = llm_width
@@ -48,8 +56,51 @@ class InputProjector(nn.Module):
             tokens = features if features.ndim == 3 else features[:, None]  # (B, L, F)
             x = torch.cat([self.prefix.expand(b, -1, -1), self.inp(tokens)], 1)
             return self.out(self.mapper(x)[:, : self.cfg.num_tokens])  # (B, N, D)
+        if self.cfg.kind == "qformer":
+            tokens = features if features.ndim == 3 else features[:, None]  # (B, L, F)
+            q = self.queries.expand(b, -1, -1)  # (B, N, H)
+            return self.out(self.qformer(q, self.inp(tokens)))  # (B, N, D)
         pooled = features if features.ndim == 2 else features.mean(1)  # (B, F)
         return self.net(pooled).view(b, self.cfg.num_tokens, self.llm_width)
+
+
+class TokenMemory(nn.Module):
+    """Encoder tokens (B, L, F) -> (B, L, H) for cross-attention: normalised, projected, plus a
+    learned embedding of each token's index (where a patch or frame is: attention alone is blind
+    to order, and a small encoder's features carry their position only faintly)."""
+
+    MAX_TOKENS = 1024
+
+    def __init__(self, feature_width: int, width: int):
+        super().__init__()
+        self.proj = nn.Sequential(nn.LayerNorm(feature_width), nn.Linear(feature_width, width))
+        self.position = nn.Parameter(torch.zeros(self.MAX_TOKENS, width))
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        n = tokens.shape[1]
+        if n > self.MAX_TOKENS:
+            raise ValueError(f"{n} encoder tokens; cross-attention memory takes {self.MAX_TOKENS}")
+        return self.proj(tokens) + self.position[:n]
+
+
+class EmbeddingScale(nn.Module):
+    """x / rms(x) * gain: vectors at the size of the LLM's own token embeddings (``gain`` starts at
+    their RMS and trains), so soft tokens neither drown out nor vanish beside the text."""
+
+    def __init__(self, rms: float):
+        super().__init__()
+        self.gain = nn.Parameter(torch.tensor(float(rms)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * self.gain
+
+
+def cross_attention_stack(width: int, layers: int, heads: int) -> nn.TransformerDecoder:
+    """Queries (B, N, H) x memory (B, L, H) -> (B, N, H): self-attention among the queries,
+    cross-attention to the memory, feed-forward; pre-norm, with a final norm."""
+    layer = nn.TransformerDecoderLayer(width, nhead=heads, dim_feedforward=2 * width, dropout=0.0,
+                                       batch_first=True, norm_first=True)
+    return nn.TransformerDecoder(layer, layers, norm=nn.LayerNorm(width))
 
 
 class OutputProjector(nn.Module):
@@ -69,6 +120,6 @@ class OutputProjector(nn.Module):
         self.out = nn.Linear(h, cond_width)
 
     def forward(self, hidden: torch.Tensor, embeds: torch.Tensor) -> torch.Tensor:
-        x = self.inp(torch.cat([hidden, embeds], -1))  # (B, S, H)
+        x = self.inp(torch.cat([hidden, embeds], -1).to(self.inp.weight.dtype))  # (B, S, H)
         q = self.queries.expand(x.shape[0], -1, -1)  # (B, cond_len, H)
         return self.out(self.transformer(x, q))  # (B, cond_len, cond_width)

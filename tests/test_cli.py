@@ -89,3 +89,8 @@ def test_chat_repl_keeps_the_conversation(tmp_path, capsys, monkeypatch, trained
     assert main(["chat", "--out-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "blue circle" in out and len(list(tmp_path.glob("turn1-*"))) == 1
+
+
+def test_train_names_an_unknown_stage(tmp_path, capsys):
+    assert main(["train", "--preset", "nano", "--stage", "7", "--output", str(tmp_path / "x")]) == 2
+    assert "no stage '7'" in capsys.readouterr().err

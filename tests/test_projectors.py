@@ -5,7 +5,7 @@ from omniweave.config import InputProjectorConfig, OutputProjectorConfig
 from omniweave.projectors import InputProjector, OutputProjector
 
 
-@pytest.mark.parametrize("kind", ["linear", "mlp", "mapper"])
+@pytest.mark.parametrize("kind", ["linear", "mlp", "mapper", "qformer"])
 @pytest.mark.parametrize("features_shape", [(3, 40), (3, 7, 40)])
 def test_input_projector_shapes_and_gradients(kind, features_shape):
     torch.manual_seed(0)
@@ -45,3 +45,15 @@ def test_output_projector_makes_decoder_conditioning():
         loss.backward()
         opt.step()
     assert loss.item() < 0.1 * first  # it can fit caption embeddings (stage-2 L2)
+
+
+def test_input_projector_qformer_queries_read_every_patch_token():
+    torch.manual_seed(0)
+    proj = InputProjector(InputProjectorConfig(kind="qformer", num_tokens=2, hidden_size=64,
+                                               num_layers=1), feature_width=8, llm_width=16)
+    x = torch.randn(3, 65, 8)  # (B, L, F): CLS + 8x8 patches
+    assert proj(x).shape == (3, 2, 16)
+    y = x.clone()
+    y[:, 40] = torch.randn(3, 8)  # one patch changes: the queries see it
+    assert not torch.allclose(proj(x), proj(y))
+    assert not torch.allclose(proj(x)[:, 0], proj(x)[:, 1])  # the queries differ

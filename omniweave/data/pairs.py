@@ -5,8 +5,8 @@ media lie in a folder beside the file (``images/``, ``audios/``, ``videos/``) or
 
 from __future__ import annotations
 
-import json
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,33 +27,51 @@ REQUEST = {"image": ("draw {c}", "make a picture of {c}", "paint {c}"),
 
 
 @dataclass(frozen=True)
+class BadRecord:
+    """A record that is not JSON (JSONL line) or otherwise unreadable, and why."""
+    reason: str
+
+
+@dataclass(frozen=True)
 class Pair:
     modality: str
     caption: str
     path: Path
 
 
+def pair_of(record: object, path: Path, media_root: str | Path | None = None,
+            check_media: bool = True) -> Pair | str:
+    """The pair a record holds, or why it holds none (one line, without the file's name)."""
+    key = next((k for k in KEYS if isinstance(record, dict) and k in record), None)
+    if key is None or not isinstance(record.get("caption"), str) or not record["caption"].strip():
+        return "expected a non-empty 'caption' and one of " + ", ".join(KEYS)
+    if not isinstance(record[key], str) or not record[key].strip():
+        return f"{key}: expected a file name"
+    modality, folder = KEYS[key]
+    root = Path(media_root) if media_root else path.parent / folder
+    media = root / record[key]
+    if check_media and not media.is_file():
+        return f"missing media file {media}"
+    return Pair(modality, record["caption"].strip(), media)
+
+
+def iter_pairs(path: str | Path, media_root: str | Path | None = None
+               ) -> Iterator[tuple[int, Pair | str]]:
+    """``(index, pair or why not)`` for each record, streamed (``omniweave.data.formats``)."""
+    from omniweave.data.formats import iter_records
+
+    path = Path(path)
+    for index, record in iter_records(path):
+        yield index, (record.reason if isinstance(record, BadRecord) else pair_of(record, path, media_root))
+
+
 def read_pairs(path: str | Path, media_root: str | Path | None = None) -> list[Pair]:
     """Every pair of a cc3m/audiocap/webvid-style file; errors name the file and record."""
-    path = Path(path)
-    try:
-        records = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise InputError(f"{path}: cannot read caption pairs ({e})") from e
-    if not isinstance(records, list):
-        raise InputError(f"{path}: expected a JSON list of caption pairs")
     pairs = []
-    for i, rec in enumerate(records):
-        key = next((k for k in KEYS if isinstance(rec, dict) and k in rec), None)
-        if key is None or not isinstance(rec.get("caption"), str) or not rec["caption"].strip():
-            raise InputError(f"{path}: record {i}: expected a non-empty 'caption' and one of "
-                             + ", ".join(KEYS))
-        modality, folder = KEYS[key]
-        root = Path(media_root) if media_root else path.parent / folder
-        media = root / rec[key]
-        if not media.is_file():
-            raise InputError(f"{path}: record {i}: missing media file {media}")
-        pairs.append(Pair(modality, rec["caption"].strip(), media))
+    for i, pair in iter_pairs(path, media_root):
+        if isinstance(pair, str):
+            raise InputError(f"{path}: record {i}: {pair}")
+        pairs.append(pair)
     return pairs
 
 

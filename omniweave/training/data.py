@@ -16,7 +16,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
-from omniweave.config import StageConfig
+from omniweave.config import StageConfig, needs_tokens
 from omniweave.errors import InputError
 from omniweave.files import atomic_path
 from omniweave.media import load_media
@@ -24,6 +24,7 @@ from omniweave.processor import Encoded
 
 PAIRS_PER_MODALITY = 2000
 NANO_INSTRUCTIONS = 6000
+NANO_SCENES = 6000
 
 
 @dataclass
@@ -57,13 +58,30 @@ def _nano_instructions(data_dir: Path, seed: int) -> Path:
     return path
 
 
-def _pairs(path: Path, task: str, rng: random.Random) -> list[Example]:
-    from omniweave.data.pairs import pair_conversation, read_pairs
+def _nano_scenes(data_dir: Path, seed: int) -> Path:
+    from omniweave.data.scenes import write_scene_data
 
+    path = data_dir / "scenes" / "train.json"
+    if not path.exists():
+        print(f"writing {NANO_SCENES} nano scene conversations to {path.parent}")
+        write_scene_data(path.parent, NANO_SCENES, seed, split="train")
+    return path
+
+
+def _pairs(path: Path, task: str, rng: random.Random) -> list[Example]:
+    """A pair file's examples; records without their medium are skipped, counted, not fatal."""
+    from omniweave.data.pairs import iter_pairs, pair_conversation
+
+    pairs, skipped = [], []
+    for i, p in iter_pairs(path):
+        (skipped.append((i, p)) if isinstance(p, str) else pairs.append(p))
+    if skipped:
+        i, reason = skipped[0]
+        print(f"{path}: skipping {len(skipped)} of {len(skipped) + len(pairs)} pairs "
+              f"(first: record {i}: {reason})")
     if task == "x2t":
-        return [Example(pair_conversation(p, task, rng), [(p.modality, p.path)])
-                for p in read_pairs(path)]
-    return [Example(pair_conversation(p, task, rng), [], [p.path]) for p in read_pairs(path)]
+        return [Example(pair_conversation(p, task, rng), [(p.modality, p.path)]) for p in pairs]
+    return [Example(pair_conversation(p, task, rng), [], [p.path]) for p in pairs]
 
 
 def _conversations(path: Path) -> list[Example]:
@@ -88,6 +106,8 @@ def load_examples(stage: StageConfig, data_dir: Path, seed: int = 0) -> list[Exa
                 examples += _pairs(path, stage.pair_task, rng)
         elif source == "nano:instructions":
             examples += _conversations(_nano_instructions(data_dir, seed))
+        elif source == "nano:scenes":  # two-shape scene questions + single-shape image questions
+            examples += _conversations(_nano_scenes(data_dir, seed))
         else:
             path = Path(source)
             if not path.is_file():
@@ -112,6 +132,7 @@ class TensorCache:
     def __init__(self, path: Path):
         self.path = path
         self.table: dict[str, torch.Tensor] = load_file(path) if path.exists() else {}
+        self.unreadable: dict[str, str] = {}  # name -> why it has no entry (a corrupt medium)
 
     def missing(self, names: list[str]) -> list[str]:
         return sorted({n for n in names if _key(n) not in self.table})
@@ -133,28 +154,40 @@ def feature_cache(model, modality: str, paths: list[Path], cache_dir: Path,
                   batch: int = 64) -> TensorCache:
     """Frozen-encoder features (as the modality's projector reads them) of every path."""
     enc = model.cfg.modalities[modality].encoder
-    kind = model.cfg.modalities[modality].input_projector.kind
-    view = "tokens" if kind == "mapper" else "pooled"
+    view = "tokens" if needs_tokens(model.cfg.modalities[modality]) else "pooled"
     cache = TensorCache(cache_dir / f"features-{modality}-{_key(enc.kind + enc.path)[:10]}-{view}.safetensors")
     todo = cache.missing([str(p) for p in paths])
     for i in tqdm(range(0, len(todo), batch), desc=f"encoding {modality}", disable=not todo):
-        names = todo[i:i + batch]
-        feats = model.encoders[modality].encode(modality, [load_media(n, modality) for n in names])
-        cache.put(names, feats.tokens if view == "tokens" else feats.pooled)
+        names, media = [], []
+        for n in todo[i:i + batch]:  # a corrupt file is skipped with its reason, never a crash
+            try:
+                media.append(load_media(n, modality))
+                names.append(n)
+            except InputError as e:
+                cache.unreadable[n] = str(e)
+        if names:
+            feats = model.encoders[modality].encode(modality, media)
+            cache.put(names, feats.tokens if view == "tokens" else feats.pooled)
     if todo:
         cache.save()
     return cache
 
 
 def caption_cache(model, modality: str, captions: list[str], cache_dir: Path,
-                  batch: int = 256) -> TensorCache:
-    """The modality's decoder's embeddings of every caption (the L2 targets)."""
+                  batch: int = 256, workers: int = 1) -> TensorCache:
+    """The modality's decoder's embeddings of every caption (the L2 targets); with ``workers``,
+    computed by that many processes (``training.embed``)."""
     dec = model.cfg.modalities[modality].decoder
     cache = TensorCache(cache_dir / f"captions-{modality}-{_key(dec.kind + dec.path)[:10]}.safetensors")
     todo = cache.missing(captions)
-    for i in range(0, len(todo), batch):
-        names = todo[i:i + batch]
-        cache.put(names, model.decoders[modality].caption_embeddings(names))
+    if workers > 1 and todo:
+        from omniweave.training.embed import embed_captions
+
+        cache.put(todo, embed_captions(dec, todo, workers, batch, scratch=cache_dir))
+    else:
+        for i in range(0, len(todo), batch):
+            names = todo[i:i + batch]
+            cache.put(names, model.decoders[modality].caption_embeddings(names))
     if todo:
         cache.save()
     return cache
@@ -182,14 +215,47 @@ class StageData:
             paths = [p for ex in examples for k, p in ex.media if k == m]
             if paths:
                 self.features[m] = feature_cache(model, m, paths, cache_dir)
+        self._skip_unusable()
         self.captions = {}
         for m in model.cfg.modalities:
             caps = [o.caption for it in self.items for o in it.outputs if o.modality == m]
             if caps:
                 self.captions[m] = caption_cache(model, m, caps, cache_dir)
 
+    def _skip_unusable(self) -> None:
+        """Drop, with a counted reason, the examples whose media could not be read or whose
+        output captions are longer than the decoder's text encoder reads."""
+        reasons: dict[int, str] = {}
+        for i, (ex, item) in enumerate(zip(self.examples, self.items, strict=True)):
+            for m, p in ex.media:
+                if m in self.features and str(p) in self.features[m].unreadable:
+                    reasons[i] = "unreadable media"
+            for o in item.outputs:
+                fits = getattr(self.model.decoders[o.modality], "caption_fits", None)
+                if i not in reasons and fits is not None and not fits(o.caption):
+                    reasons[i] = f"caption longer than the {o.modality} decoder reads"
+        if not reasons:
+            return
+        counts: dict[str, int] = {}
+        for r in reasons.values():
+            counts[r] = counts.get(r, 0) + 1
+        print(f"skipping {len(reasons)} of {len(self.items)} examples: "
+              + ", ".join(f"{r} ({n})" for r, n in counts.items()))
+        self.examples = [ex for i, ex in enumerate(self.examples) if i not in reasons]
+        self.items = [it for i, it in enumerate(self.items) if i not in reasons]
+        if not self.items:
+            raise InputError("no usable examples left (see the reasons above)")
+
     def __len__(self) -> int:
         return len(self.items)
+
+    def pick(self, rng: random.Random, n: int, pool: int = 16) -> list[int]:
+        """``n`` random examples of similar length: ``pool * n`` drawn, sorted by length, and one
+        of the ``pool`` slices taken (every example as likely as in a plain random batch)."""
+        drawn = sorted((rng.randrange(len(self)) for _ in range(pool * n)),
+                       key=lambda i: len(self.items[i].input_ids))
+        k = rng.randrange(pool)
+        return drawn[k * n:(k + 1) * n]
 
     def batch(self, indices: list[int]) -> dict:
         items = [self.items[i] for i in indices]
@@ -232,9 +298,10 @@ class HiddenStateData:
     def __init__(self, data: StageData, batch: int = 64):
         model = data.model
         self.triples: dict[str, list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]] = {}
+        wanted = [i for i, item in enumerate(data.items) if item.outputs]
         with torch.no_grad():
-            for i in tqdm(range(0, len(data), batch), desc="caching hidden states", mininterval=2):
-                b = data.batch(list(range(i, min(i + batch, len(data)))))
+            for i in tqdm(range(0, len(wanted), batch), desc="caching hidden states", mininterval=2):
+                b = data.batch(wanted[i:i + batch])
                 embeds = model.embed(b["input_ids"], b["media"])
                 out = model.llm(inputs_embeds=embeds, attention_mask=b["attention_mask"],
                                 output_hidden_states=True, use_cache=False)

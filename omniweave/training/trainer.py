@@ -1,7 +1,11 @@
 """Train one stage of an AnyToAny: ``train_stage(cfg, "1", output)``.
 
-Runs on accelerate (a plain ``python`` run is one process; ``accelerate launch`` gives
-DDP/DeepSpeed/FSDP as its config says). Every ``checkpoint_every`` steps the trained weights and
+Runs on accelerate (a plain ``python`` run is one process; ``accelerate launch --config_file
+omniweave/configs/accelerate/<ddp|fsdp|deepspeed_zero2|deepspeed_zero3>.yaml -m omniweave.train``
+gives DDP/FSDP/DeepSpeed). Each micro-step draws one global batch of ``batch_size`` x processes
+examples, the same on every process, and each process takes its own slice; an optimiser step
+accumulates ``gradient_accumulation_steps`` of them, in ``mixed_precision``. The logged losses are
+the global batch's. Every ``checkpoint_every`` steps the trained weights and
 the optimiser state go to ``<output>/checkpoint`` atomically; a run that finds one resumes from
 it. Losses go to ``<output>/losses.csv``; the finished stage is ``<output>`` itself, loadable with
 ``AnyToAny.from_pretrained``.
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import random
 import shutil
 import time
@@ -23,8 +28,9 @@ from omniweave.config import ModelConfig
 from omniweave.errors import InputError
 from omniweave.files import atomic_path
 from omniweave.model import CONFIG_FILE, AnyToAny
-from omniweave.nano.recipes.common import warmup_cosine
+from omniweave.processor import IGNORE
 from omniweave.training.data import HiddenStateData, StageData, load_examples
+from omniweave.training.schedule import warmup_cosine
 
 CHECKPOINT = "checkpoint"
 STATE_FILE = "trainer_state.pt"
@@ -54,8 +60,6 @@ def train_stage(cfg: ModelConfig, stage_name: str, output: str | Path, *,
     A stage that trains only the output projectors (no LM loss) trains them from cached
     hidden states unless ``cache_hidden`` is off.
     """
-    from accelerate import Accelerator
-
     if stage_name not in cfg.stages:
         raise InputError(f"preset {cfg.name!r} has no stage {stage_name!r}; it has "
                          + ", ".join(sorted(cfg.stages)))
@@ -68,21 +72,25 @@ def train_stage(cfg: ModelConfig, stage_name: str, output: str | Path, *,
         raise InputError(f"{output} already holds a trained stage; choose another --output")
     data_dir = Path(data_dir) if data_dir else default_data_dir()
 
-    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    accelerator = _accelerator(stage)
     model = _build_model(cfg, Path(init) if init else None, resume)
     params = model.set_trainable(stage)
     if not params:
         raise InputError(f"stage {stage_name}: its trainable map trains nothing")
-    examples = load_examples(stage, data_dir, seed)
-    data = StageData(model, examples, data_dir / "cache", target_media=stage.diffusion_weight > 0)
-    trained_parts = {part for part, mode in stage.trainable.items() if mode != "frozen"}
-    if (trained_parts == {"output_projectors"} and stage.lm_weight == 0 and cache_hidden
-            and stage.diffusion_weight == 0):
-        data = HiddenStateData(data)
+    with accelerator.main_process_first():  # the main process fills the caches, the others read them
+        examples = load_examples(stage, data_dir, seed)
+        data = StageData(model, examples, data_dir / "cache", target_media=stage.diffusion_weight > 0)
+        trained_parts = {part for part, mode in stage.trainable.items() if mode != "frozen"}
+        if (trained_parts == {"output_projectors"} and stage.lm_weight == 0 and cache_hidden
+                and stage.diffusion_weight == 0):
+            data = HiddenStateData(data)
     opt = torch.optim.AdamW(params, lr=stage.lr, weight_decay=0.0)
     sched = warmup_cosine(opt, total, warmup=stage.warmup, floor=0.1)
     start = 0
-    rng = random.Random(seed + accelerator.process_index)
+    # one global batch per micro-step, drawn alike by every process, each taking its own slice:
+    # N processes x batch_size is the same batch one process draws with N x batch_size
+    rng = random.Random(seed)
+    world, rank, bs = accelerator.num_processes, accelerator.process_index, stage.batch_size
     if resume is not None:
         state = torch.load(resume / STATE_FILE, weights_only=False)
         opt.load_state_dict(state["optimizer"])
@@ -95,27 +103,40 @@ def train_stage(cfg: ModelConfig, stage_name: str, output: str | Path, *,
     core.train()
     output.mkdir(parents=True, exist_ok=True)
     log_path = output / LOSSES
-    _truncate_log(log_path, start)
+    if accelerator.is_main_process:
+        _truncate_log(log_path, start)
     n_trainable = sum(p.numel() for p in params)
     t0 = time.time()
-    bar = tqdm(range(start, total), desc=f"stage {stage_name}", disable=not progress,
-               initial=start, total=total, mininterval=2)
+    bar = tqdm(range(start, total), desc=f"stage {stage_name}", disable=not progress or not
+               accelerator.is_main_process, initial=start, total=total, mininterval=2)
     last = {}
+    accumulate = stage.gradient_accumulation_steps
     for step in bar:
-        batch = data.batch([rng.randrange(len(data)) for _ in range(stage.batch_size)])
-        batch = _to(batch, accelerator.device)
-        losses = model(**batch)
-        loss = stage.lm_weight * losses["lm"] + stage.l2_weight * losses["l2"]
-        if "diffusion" in losses:
-            loss = loss + stage.diffusion_weight * losses["diffusion"]
-        opt.zero_grad(set_to_none=True)
-        accelerator.backward(loss)
-        accelerator.clip_grad_norm_(params, 1.0)
-        opt.step()
+        sums: dict[str, float] = {}
+        for _ in range(accumulate):
+            picks = (data.pick(rng, bs * world) if stage.group_by_length and hasattr(data, "pick")
+                     else [rng.randrange(len(data)) for _ in range(bs * world)])
+            batch = _to(data.batch(picks[rank * bs:(rank + 1) * bs]), accelerator.device)
+            with accelerator.accumulate(model):
+                losses = model(**batch)
+                if world > 1 and "labels" in batch:  # token-weighted, as one process would weigh it
+                    losses["lm"] = losses["lm"] * _token_share(accelerator, batch["labels"])
+                loss = stage.lm_weight * losses["lm"] + stage.l2_weight * losses["l2"]
+                if "diffusion" in losses:
+                    loss = loss + stage.diffusion_weight * losses["diffusion"]
+                accelerator.backward(loss)
+                if accelerator.sync_gradients:
+                    accelerator.clip_grad_norm_(params, 1.0)
+                opt.step()
+                opt.zero_grad(set_to_none=True)
+            for k, v in losses.items():  # the mean over processes: the global batch's loss
+                v = v.detach().float().to(accelerator.device)
+                sums[k] = sums.get(k, 0.0) + accelerator.reduce(v, "mean").item()
         sched.step()
-        last = {k: round(v.item(), 5) for k, v in losses.items()}
+        last = {k: round(v / accumulate, 5) for k, v in sums.items()}
         bar.set_postfix(**last)
-        _append_log(log_path, step + 1, last, sched.get_last_lr()[0])
+        if accelerator.is_main_process:
+            _append_log(log_path, step + 1, last, sched.get_last_lr()[0])
         done = step + 1
         if done % stage.checkpoint_every == 0 and done < total and accelerator.is_main_process:
             _checkpoint(core, ckpt, opt, sched, rng, done, stage_name)
@@ -129,7 +150,39 @@ def train_stage(cfg: ModelConfig, stage_name: str, output: str | Path, *,
         stages_done = _stages_done(init) + [stage_name]
         _save_final(core, output, {"stages": stages_done, "last_stage": summary})
         shutil.rmtree(ckpt, ignore_errors=True)
+    accelerator.wait_for_everyone()
     return summary
+
+
+def _accelerator(stage):
+    """An Accelerator for a stage: its mixed precision and gradient accumulation; under DDP,
+    parameters a batch does not reach (a modality it lacks) are allowed."""
+    from accelerate import Accelerator, DistributedDataParallelKwargs
+
+    cpu = not torch.cuda.is_available()
+    if cpu and stage.mixed_precision == "fp16":
+        raise InputError("mixed_precision fp16 needs a GPU; use bf16 or no on the CPU")
+    if stage.gradient_accumulation_steps < 1:
+        raise InputError("gradient_accumulation_steps must be at least 1")
+    if int(os.environ.get("WORLD_SIZE", "1")) == 1:  # one process may train stages one after another,
+        from accelerate.state import AcceleratorState, GradientState  # each with its own settings
+
+        AcceleratorState._reset_state()
+        GradientState._reset_state()
+    accelerator = Accelerator(
+        cpu=cpu, mixed_precision=stage.mixed_precision,
+        gradient_accumulation_steps=stage.gradient_accumulation_steps,
+        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
+    if accelerator.state.deepspeed_plugin is not None:  # no DataLoader tells DeepSpeed the batch
+        accelerator.state.deepspeed_plugin.deepspeed_config["train_micro_batch_size_per_gpu"] = stage.batch_size
+    return accelerator
+
+
+def _token_share(accelerator, labels: torch.Tensor) -> torch.Tensor:
+    """This process's labelled tokens over the processes' mean: DDP then averages the LM loss
+    into the global batch's per-token mean."""
+    n = (labels[:, 1:] != IGNORE).sum().float()
+    return n / accelerator.reduce(n.clone(), "mean").clamp_min(1.0)
 
 
 def _stages_done(init: str | Path | None) -> list[str]:

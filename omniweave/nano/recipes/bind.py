@@ -23,9 +23,9 @@ from omniweave.nano.recipes.common import (
     pick_device,
     seed_everything,
     tokenize,
-    warmup_cosine,
     world_samples,
 )
+from omniweave.training.schedule import warmup_cosine
 
 MAX_TEXT_TOKENS = 16
 DEFAULT_STEPS = 800

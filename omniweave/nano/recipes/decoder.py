@@ -29,9 +29,9 @@ from omniweave.nano.recipes.common import (
     load_world_tokenizer,
     pick_device,
     seed_everything,
-    warmup_cosine,
     world_samples,
 )
+from omniweave.training.schedule import warmup_cosine
 
 MAX_TEXT_TOKENS = 12
 TEXT_WIDTH = 64

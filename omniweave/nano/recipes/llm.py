@@ -20,10 +20,11 @@ from tqdm.auto import tqdm
 from transformers import AutoModelForCausalLM, GenerationConfig, LlamaConfig, LlamaForCausalLM
 
 from omniweave.nano.components import component_dir
-from omniweave.nano.recipes.common import pick_device, warmup_cosine
+from omniweave.nano.recipes.common import pick_device
 from omniweave.nano.recipes.tokenizer import load_tokenizer
 from omniweave.nano.text import corpus, qa_example, request_example
 from omniweave.nano.world import attributes
+from omniweave.training.schedule import warmup_cosine
 
 ARCH = {
     "hidden_size": 256,

@@ -1,0 +1,69 @@
+"""What the diffusers-backed decoders share: one cached pipeline per (class, folder, dtype,
+device), media <-> tensors, and the noise-prediction loss."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from omniweave.hub import resolve_path
+
+
+@cache
+def load_pipeline(cls: type, path: str, dtype: torch.dtype, device: torch.device, component: str):
+    """A diffusers pipeline, loaded once and kept; frozen, progress bars off."""
+    folder = resolve_path(path, component=component)
+    pipe = cls.from_pretrained(folder, dtype=dtype)
+    pipe.to(device)
+    pipe.set_progress_bar_config(disable=True)
+    for name, module in pipe.components.items():
+        if isinstance(module, torch.nn.Module) and name != "safety_checker":
+            module.eval().requires_grad_(False)
+    return pipe
+
+
+def fits(tokenizer, caption: str) -> bool:
+    """Whether ``tokenizer``'s text encoder reads all of ``caption`` (with its special tokens)."""
+    return len(tokenizer(caption, verbose=False).input_ids) <= tokenizer.model_max_length
+
+
+def pixels_to_tensor(pixels: list[np.ndarray], height: int, width: int) -> torch.Tensor:
+    """uint8 (H, W, 3) arrays -> (N, 3, height, width) in [-1, 1], resized bilinearly."""
+    x = torch.stack([torch.from_numpy(p).permute(2, 0, 1) for p in _same_size(pixels)]).float()
+    x = F.interpolate(x, size=(height, width), mode="bilinear", antialias=True, align_corners=False)
+    return (x / 127.5 - 1.0).clamp(-1, 1)
+
+
+def _same_size(pixels: list[np.ndarray]) -> list[np.ndarray]:
+    """Pad-free batching: images of other sizes than the first are resized to it first."""
+    h, w = pixels[0].shape[:2]
+    if all(p.shape[:2] == (h, w) for p in pixels):
+        return pixels
+    from PIL import Image as PILImage
+
+    return [p if p.shape[:2] == (h, w) else np.asarray(PILImage.fromarray(p).resize((w, h)))
+            for p in pixels]
+
+
+def to_uint8(x: np.ndarray) -> np.ndarray:
+    """Floats in [0, 1] -> uint8."""
+    return (np.nan_to_num(x) * 255).round().clip(0, 255).astype(np.uint8)
+
+
+def noise_loss(scheduler, denoise, x0: torch.Tensor, prompt_embeds: torch.Tensor) -> torch.Tensor:
+    """The diffusion training loss on clean latents ``x0``: noise at a random step, predict it
+    (or the velocity) with ``denoise(noisy, t, prompt_embeds)``."""
+    noise = torch.randn_like(x0)
+    t = torch.randint(0, scheduler.config.num_train_timesteps, (x0.shape[0],), device=x0.device)
+    noisy = scheduler.add_noise(x0, noise, t)
+    target = (scheduler.get_velocity(x0, noise, t)
+              if scheduler.config.prediction_type == "v_prediction" else noise)
+    return F.mse_loss(denoise(noisy, t, prompt_embeds).float(), target.float())
+
+
+def generator(seed: int) -> torch.Generator:
+    """A CPU generator: the same noise for a seed on every device."""
+    return torch.Generator().manual_seed(seed)

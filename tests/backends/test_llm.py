@@ -1,0 +1,44 @@
+"""Any transformers causal LM: its own chat template, a Vicuna one where it has none; no resize."""
+
+import pytest
+import torch
+
+from omniweave.config import LLMConfig, load_preset
+from omniweave.errors import InputError
+from omniweave.llm import VICUNA_TEMPLATE, load_llm
+
+
+def test_a_model_without_a_template_gets_vicuna(tiny_models):
+    model, tok = load_llm(LLMConfig(path=str(tiny_models["vicuna"])))
+    assert type(model).__name__ == "LlamaForCausalLM" and tok.chat_template == VICUNA_TEMPLATE
+    text = tok.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False,
+                                   add_generation_prompt=True)
+    assert text.endswith("USER: hi ASSISTANT:") and "A chat between" in text
+    assert not any(p.requires_grad for p in model.parameters())
+    assert model.get_input_embeddings().num_embeddings == model.config.vocab_size  # not resized
+
+
+def test_a_model_keeps_its_own_template_unless_overridden(tiny_models):
+    model, tok = load_llm(LLMConfig(path=str(tiny_models["qwen2"])))
+    assert type(model).__name__ == "Qwen2ForCausalLM" and "<|im_start|>" in tok.chat_template
+    _, tok = load_llm(LLMConfig(path=str(tiny_models["qwen2"]), chat_template="{{ 'X' }}"))
+    assert tok.chat_template == "{{ 'X' }}"
+    model, _ = load_llm(LLMConfig(path=str(tiny_models["llama-chat"]), dtype="bfloat16"))
+    assert model.dtype == torch.bfloat16
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
+def test_quantized_loading_needs_cuda(tiny_models):
+    with pytest.raises(InputError, match="load_in_4bit needs a CUDA GPU"):
+        load_llm(LLMConfig(path=str(tiny_models["qwen2"]), load_in_4bit=True))
+
+
+def test_presets_parse_with_the_new_fields():
+    cfg = load_preset("nextgpt-7b")
+    assert cfg.llm.path == "lmsys/vicuna-7b-v1.5" and cfg.device == "auto"
+    assert [cfg.modalities[m].signal_tokens for m in ("image", "audio", "video")] == [4, 8, 24]
+    lora = cfg.stages["3"].lora
+    assert (lora.r, lora.alpha, lora.target_modules) == (32, 32, ["q_proj", "k_proj", "v_proj", "o_proj"])
+    assert cfg.stages["1"].trainable == {"input_projectors": "full"}
+    assert cfg.stages["2"].pair_task == "t2x"
+    assert load_preset("qwen-small").llm.path == "Qwen/Qwen2.5-1.5B-Instruct"
