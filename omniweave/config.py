@@ -80,6 +80,10 @@ class InteractionConfig:
     hidden_size: int = 128
     num_layers: int = 2
     num_heads: int = 4
+    # how detail vectors enter the LLM: ``vocabulary``: each is a softmax mixture of the LLM's own
+    # word embeddings (soft words a frozen LLM reads from the first step); ``linear``: a free
+    # projection, scaled to the size of the word embeddings
+    output: Literal["vocabulary", "linear"] = "vocabulary"
 
 
 @dataclass

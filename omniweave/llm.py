@@ -128,7 +128,7 @@ class ExtraTokens(nn.Module):
         n = len(layout.names)
         mean_in = base_embed.weight.detach().float().mean(0)
         std_in = base_embed.weight.detach().float().std()
-        self.embed = nn.Parameter(mean_in + torch.randn(n, mean_in.numel()) * std_in * 0.1)
+        self.embed = nn.Parameter(mean_in + torch.randn(n, mean_in.numel(), device=mean_in.device) * std_in * 0.1)
         mean_out = base_head.weight.detach().float().mean(0)
         self.head = nn.Parameter(mean_out.expand(n, -1).clone())
         self.layout = layout

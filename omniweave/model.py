@@ -111,7 +111,8 @@ class AnyToAny(nn.Module):
             m: OutputProjector(mc.output_projector, width, *decoders[m].conditioning_shape)
             for m, mc in cfg.modalities.items()})
         self.perception = nn.ModuleDict({
-            m: InteractivePerception(mc.interaction, encoders[m].feature_width, width, embed_rms)
+            m: InteractivePerception(mc.interaction, encoders[m].feature_width, width, embed_rms,
+                                     llm.get_input_embeddings().num_embeddings)
             for m, mc in cfg.modalities.items() if mc.perception == "interactive"})
         with torch.no_grad():  # the request slot starts as its extra token's embedding
             for m, module in self.perception.items():

@@ -30,7 +30,7 @@ from torch import nn
 from omniweave.config import InteractionConfig, ModelConfig
 from omniweave.errors import InputError
 from omniweave.llm import PLACEHOLDER, REQUEST, TokenLayout
-from omniweave.projectors import EmbeddingScale, TokenMemory, cross_attention_stack
+from omniweave.projectors import ToEmbeddings, TokenMemory, cross_attention_stack
 
 if TYPE_CHECKING:
     from omniweave.model import AnyToAny
@@ -41,7 +41,7 @@ class InteractivePerception(nn.Module):
     (n, L, F) encoder tokens -> (n, K, D) detail vectors."""
 
     def __init__(self, cfg: InteractionConfig, feature_width: int, llm_width: int,
-                 embed_rms: float = 1.0):
+                 embed_rms: float = 1.0, vocab_size: int = 0):
         super().__init__()
         h, k = cfg.hidden_size, cfg.requests
         self.requests, self.width = k, h
@@ -50,12 +50,14 @@ class InteractivePerception(nn.Module):
         self.slots = nn.Parameter(torch.randn(k, h) * h**-0.5)  # tells the K requests apart
         self.inp = TokenMemory(feature_width, h)
         self.interaction = cross_attention_stack(h, cfg.num_layers, cfg.num_heads)
-        self.out = nn.Sequential(nn.Linear(h, llm_width), EmbeddingScale(embed_rms))
+        self.out = ToEmbeddings(cfg.output, h, llm_width, embed_rms, vocab_size)
 
-    def forward(self, hidden: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+    def forward(self, hidden: torch.Tensor, features: torch.Tensor,
+                words: torch.Tensor | None = None) -> torch.Tensor:
+        """``words``: the LLM's input word embeddings (V, D), for the ``vocabulary`` output."""
         tokens = features if features.ndim == 3 else features[:, None]  # (n, L, F)
         q = self.request_map(hidden).view(-1, self.requests, self.width) + self.slots  # (n, K, H)
-        return self.out(self.interaction(q, self.inp(tokens.to(q.dtype))))  # (n, K, D)
+        return self.out(self.interaction(q, self.inp(tokens.to(q.dtype))), words)  # (n, K, D)
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,7 @@ def prefill(model: AnyToAny, input_ids: torch.Tensor, embeds: torch.Tensor,
     mask = attention_mask if attention_mask is not None else torch.ones_like(input_ids)
     positions = (mask.cumsum(-1) - 1).clamp_min(0)
     dev = embeds.device
+    words = model.llm.get_input_embeddings().weight
     for m in {g.modality for g in groups}:  # the request slots' own input embedding
         sel = [g for g in groups if g.modality == m]
         rows = torch.tensor([g.row for g in sel], device=dev)
@@ -146,7 +149,7 @@ def prefill(model: AnyToAny, input_ids: torch.Tensor, embeds: torch.Tensor,
             rows = torch.tensor([g.row for g in sel], device=dev)
             cols = torch.tensor([g.position for g in sel], device=dev)
             feats = media[m][torch.tensor([g.medium for g in sel])].to(dev)
-            details = model.perception[m](hidden[rows, cols - start], feats)  # (g, K, D)
+            details = model.perception[m](hidden[rows, cols - start], feats, words)  # (g, K, D)
             slots = cols[:, None] + 1 + torch.arange(details.shape[1], device=dev)  # (g, K)
             embeds = embeds.index_put((rows[:, None].expand_as(slots), slots), details.to(embeds.dtype))
         past = out.past_key_values

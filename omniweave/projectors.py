@@ -83,6 +83,27 @@ class TokenMemory(nn.Module):
         return self.proj(tokens) + self.position[:n]
 
 
+class ToEmbeddings(nn.Module):
+    """(..., H) -> (..., D) LLM input embeddings. ``linear``: a projection scaled to the size of
+    the LLM's word embeddings (``EmbeddingScale``); ``vocabulary``: a softmax mixture of the
+    LLM's own word embeddings ``words`` (V, D), passed to ``forward``."""
+
+    def __init__(self, kind: str, width: int, llm_width: int, embed_rms: float, vocab_size: int):
+        super().__init__()
+        self.kind = kind
+        if kind == "vocabulary":
+            self.proj = nn.Linear(width, vocab_size)
+        else:
+            self.proj = nn.Sequential(nn.Linear(width, llm_width), EmbeddingScale(embed_rms))
+
+    def forward(self, x: torch.Tensor, words: torch.Tensor | None = None) -> torch.Tensor:
+        if self.kind != "vocabulary":
+            return self.proj(x)
+        if words is None:
+            raise ValueError("a vocabulary output needs the LLM's word embeddings")
+        return torch.softmax(self.proj(x).float(), -1).to(words.dtype) @ words  # (..., D)
+
+
 class EmbeddingScale(nn.Module):
     """x / rms(x) * gain: vectors at the size of the LLM's own token embeddings (``gain`` starts at
     their RMS and trains), so soft tokens neither drown out nor vanish beside the text."""

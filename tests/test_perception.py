@@ -53,7 +53,8 @@ def _reference_logits(model, ids: list[int], media: dict) -> torch.Tensor:
         x[0, p] = model.perception[m].request_token
         h = model.llm(inputs_embeds=x[:, : p + 1], output_hidden_states=True).hidden_states[-1][:, -1]
         medium = sum(1 for q in ids[:p] if q == model.layout.id(PLACEHOLDER[m])) - 1  # the latest
-        x[0, p + 1: p + 1 + k] = model.perception[m](h, media[m][medium:medium + 1])[0]
+        words = model.llm.get_input_embeddings().weight
+        x[0, p + 1: p + 1 + k] = model.perception[m](h, media[m][medium:medium + 1], words)[0]
     out = model.llm(inputs_embeds=x, output_hidden_states=True)
     return model.extra.logits(out.hidden_states[-1], out.logits)[0, -1]
 
