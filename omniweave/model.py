@@ -320,14 +320,15 @@ class AnyToAny(nn.Module):
     def generate(self, messages: list[dict[str, Any]] | list[list[dict[str, Any]]],
                  media: list[Media] | list[list[Media]] | None = None, *,
                  max_new_tokens: int = 64, temperature: float = 0.0, top_p: float = 1.0,
-                 seed: int = 0, steps: int | None = None, guidance: float | None = None,
+                 seed: int | list[int] = 0, steps: int | None = None, guidance: float | None = None,
                  make_media: bool = True) -> Response | list[Response]:
         """Reply to one conversation (a list of messages) or a batch of them.
 
         Greedy by default (``temperature=0``); with a temperature, nucleus sampling (``top_p``).
         When the model writes a modality's first signal token the rest follow, its hidden states
         go through the output projector and the decoder draws the medium (``steps``,
-        ``guidance``: decoder options; ``seed`` seeds both sampling and diffusion).
+        ``guidance``: decoder options; ``seed`` seeds both sampling and diffusion, one for the
+        batch or one per conversation: a row's reply does not depend on the other rows).
         """
         single = bool(messages) and isinstance(messages[0], dict)
         convs = [messages] if single else list(messages)
@@ -350,13 +351,16 @@ class AnyToAny(nn.Module):
         out = self.llm(inputs_embeds=embeds[:, start:], attention_mask=mask,
                        position_ids=positions[:, start:], past_key_values=past, use_cache=True,
                        output_hidden_states=True)
-        gen = torch.Generator(device="cpu").manual_seed(seed)
+        b = ids.shape[0]
+        seeds = [seed] * b if isinstance(seed, int) else list(seed)
+        if len(seeds) != b:
+            raise InputError(f"{len(seeds)} seeds for {b} conversations")
+        gens = [torch.Generator(device="cpu").manual_seed(s) for s in seeds]
         first = {self.layout.signal_ids(self.cfg, m)[0]: m for m in self.cfg.modalities}
         allowed = torch.zeros(self.layout.first_id + len(self.layout.names), dtype=torch.bool)
         allowed[: self.layout.first_id] = True
         allowed[list(first)] = True
         eos = self.tokenizer.eos_token_id
-        b = ids.shape[0]
         tokens: list[list[int]] = [[] for _ in range(b)]
         queue: list[list[int]] = [[] for _ in range(b)]
         groups: list[list[tuple[str, list, list]]] = [[] for _ in range(b)]
@@ -366,7 +370,7 @@ class AnyToAny(nn.Module):
             hidden = out.hidden_states[-1][:, -1]
             logits = self.extra.logits(hidden, out.logits[:, -1]).float().cpu()
             logits[:, ~allowed] = float("-inf")
-            nxt = _sample(logits, temperature, top_p, gen)
+            nxt = _sample(logits, temperature, top_p, gens)
             for r in range(b):
                 if done[r]:
                     nxt[r] = self.tokenizer.pad_token_id
@@ -400,11 +404,11 @@ class AnyToAny(nn.Module):
         responses = [Response(self.processor.decode(t), raw=self.processor.decode(t, True))
                      for t in tokens]
         if make_media:
-            self._draw(groups, responses, steps, guidance, seed)
+            self._draw(groups, responses, steps, guidance, seeds)
         return responses[0] if single else responses
 
     def _draw(self, groups, responses: list[Response], steps: int | None, guidance: float | None,
-              seed: int) -> None:
+              seeds: list[int]) -> None:
         """Signal-token states -> output projector -> decoder, batched per modality."""
         jobs: dict[str, list[tuple[int, int, torch.Tensor, torch.Tensor]]] = {}
         for r, row in enumerate(groups):
@@ -416,7 +420,8 @@ class AnyToAny(nn.Module):
             cond = self.output_projectors[m](torch.stack([h for _, _, h, _ in items]),
                                              torch.stack([e for _, _, _, e in items]))
             media = self.decoders[m].generate(cond, steps=steps or dec_cfg.steps,
-                                              guidance=guidance or dec_cfg.guidance, seed=seed)
+                                              guidance=guidance or dec_cfg.guidance,
+                                              seed=[seeds[r] for r, _, _, _ in items])
             for (r, k, _, _), medium in zip(items, media, strict=True):
                 drawn[(r, k)] = medium
         for r, row in enumerate(groups):
@@ -424,7 +429,7 @@ class AnyToAny(nn.Module):
 
 
 def _sample(logits: torch.Tensor, temperature: float, top_p: float,
-            gen: torch.Generator) -> torch.Tensor:
+            gens: list[torch.Generator]) -> torch.Tensor:
     """(B, V) logits -> (B,) token ids: greedy at temperature 0, else nucleus sampling."""
     if temperature <= 0:
         return logits.argmax(-1)
@@ -434,4 +439,5 @@ def _sample(logits: torch.Tensor, temperature: float, top_p: float,
         keep = sorted_p.cumsum(-1) - sorted_p < top_p
         sorted_p = sorted_p * keep
         probs = torch.zeros_like(probs).scatter(-1, order, sorted_p)
-    return torch.multinomial(probs, 1, generator=gen)[:, 0]
+    return torch.cat([torch.multinomial(p[None], 1, generator=g)[:, 0]
+                      for p, g in zip(probs, gens, strict=True)])

@@ -94,3 +94,14 @@ def test_normalize_messages_turns_parts_into_placeholders():
     msgs, media = normalize_messages([{"role": "user", "content": [image, audio, {"type": "text",
                                                                                   "text": "compare"}]}])
     assert msgs[0]["content"] == "<image>\n<audio>\ncompare" and media == [image, audio]
+
+
+def test_a_rows_reply_does_not_depend_on_its_batch(trained_model):
+    draw = [{"role": "user", "content": "draw a large red circle on the left."}]
+    play = [{"role": "user", "content": "play a pulsing high square tone."}]
+    alone = trained_model.generate(draw, seed=7, temperature=0.8, steps=6)
+    both = trained_model.generate([play, draw], seed=[3, 7], temperature=0.8, steps=6)
+    assert both[1].text == alone.text
+    assert (both[1].media[0].pixels == alone.media[0].pixels).all()
+    with pytest.raises(InputError, match="1 seeds for 2 conversations"):
+        trained_model.generate([play, draw], seed=[3])

@@ -64,6 +64,8 @@ def noise_loss(scheduler, denoise, x0: torch.Tensor, prompt_embeds: torch.Tensor
     return F.mse_loss(denoise(noisy, t, prompt_embeds).float(), target.float())
 
 
-def generator(seed: int) -> torch.Generator:
-    """A CPU generator: the same noise for a seed on every device."""
-    return torch.Generator().manual_seed(seed)
+def generator(seed: int | list[int]) -> torch.Generator | list[torch.Generator]:
+    """CPU generators (the same noise for a seed on every device): one, or one per row."""
+    if isinstance(seed, int):
+        return torch.Generator().manual_seed(seed)
+    return [torch.Generator().manual_seed(s) for s in seed]

@@ -84,7 +84,7 @@ class AudioLDMDecoder:
 
     @torch.no_grad()
     def generate(self, prompt_embeds: torch.Tensor, *, steps: int = 50, guidance: float = 2.5,
-                 seed: int = 0) -> list[Medium]:
+                 seed: int | list[int] = 0) -> list[Medium]:
         cond = F.normalize(prompt_embeds.flatten(1).float(), dim=-1)  # (B, D)
         out = self.pipe(prompt_embeds=cond.to(self.device, self.dtype), num_inference_steps=steps,
                         guidance_scale=guidance, audio_length_in_s=self.audio_length_s,

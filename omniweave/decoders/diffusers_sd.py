@@ -62,7 +62,7 @@ class StableDiffusionDecoder:
 
     @torch.no_grad()
     def generate(self, prompt_embeds: torch.Tensor, *, steps: int = 50, guidance: float = 7.5,
-                 seed: int = 0) -> list[Medium]:
+                 seed: int | list[int] = 0) -> list[Medium]:
         out = self.pipe(prompt_embeds=prompt_embeds.to(self.device, self.dtype),
                         num_inference_steps=steps, guidance_scale=guidance, height=self.height,
                         width=self.width, generator=generator(seed), output_type="np")

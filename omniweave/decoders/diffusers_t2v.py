@@ -70,7 +70,7 @@ class TextToVideoDecoder:
 
     @torch.no_grad()
     def generate(self, prompt_embeds: torch.Tensor, *, steps: int = 40, guidance: float = 9.0,
-                 seed: int = 0) -> list[Medium]:
+                 seed: int | list[int] = 0) -> list[Medium]:
         out = self.pipe(prompt_embeds=prompt_embeds.to(self.device, self.dtype),
                         num_inference_steps=steps, guidance_scale=guidance, height=self.height,
                         width=self.width, num_frames=self.num_frames, generator=generator(seed),

@@ -7,6 +7,7 @@ from diffusers import DDPMScheduler
 from torch.nn import functional as F
 
 from omniweave.decoders import Medium
+from omniweave.decoders._common import generator
 from omniweave.hub import resolve_path
 from omniweave.nano.decoders import load_pipeline
 
@@ -35,7 +36,7 @@ class NanoDiffusionDecoder:
 
     @torch.no_grad()
     def generate(self, prompt_embeds: torch.Tensor, *, steps: int = 20, guidance: float = 4.0,
-                 seed: int = 0) -> list[Medium]:
+                 seed: int | list[int] = 0) -> list[Medium]:
         out = self.pipe(prompt_embeds=prompt_embeds.float(), num_inference_steps=steps,
-                        guidance_scale=guidance, generator=torch.Generator().manual_seed(seed))
+                        guidance_scale=guidance, generator=generator(seed))
         return out.media

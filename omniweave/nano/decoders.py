@@ -140,7 +140,7 @@ class ShapeDiffusionPipeline(DiffusionPipeline):
                  prompt_embeds: torch.Tensor | None = None,
                  negative_prompt_embeds: torch.Tensor | None = None,
                  num_inference_steps: int = 20, guidance_scale: float = 4.0,
-                 generator: torch.Generator | None = None,
+                 generator: torch.Generator | list[torch.Generator] | None = None,
                  num_images_per_prompt: int = 1) -> ShapeDiffusionOutput:
         if (prompt is None) == (prompt_embeds is None):
             raise ValueError("pass exactly one of `prompt` or `prompt_embeds`")
@@ -164,7 +164,13 @@ class ShapeDiffusionPipeline(DiffusionPipeline):
         c, frames, h, w = MEDIUM_SHAPES[self.config.modality]
         p = self.config.patch_size
         shape = (batch, c * p * p * (frames or 1), h // p, w // p)
-        latents = torch.randn(shape, generator=generator, device="cpu").to(self.device, self.unet.dtype)
+        if isinstance(generator, list):  # one generator per row: each row's noise is its own
+            if len(generator) != batch:
+                raise ValueError(f"{len(generator)} generators for a batch of {batch}")
+            latents = torch.cat([torch.randn((1, *shape[1:]), generator=g) for g in generator])
+        else:
+            latents = torch.randn(shape, generator=generator, device="cpu")
+        latents = latents.to(self.device, self.unet.dtype)
         self.scheduler.set_timesteps(num_inference_steps, device=self.device)
         latents = latents * self.scheduler.init_noise_sigma
         for t in self.progress_bar(self.scheduler.timesteps):

@@ -5,11 +5,8 @@ Requests wait in a bounded FIFO queue; a full queue refuses at once (``QueueFull
 company if the queue is short, and runs it together with up to ``max_batch - 1`` later requests
 that share its generation options (one ``generate`` call takes one set of them).
 
-Seeds. ``generate`` seeds a whole batch with one seed: row 0 draws the same diffusion noise as
-it would alone, later rows do not, and with sampling (temperature > 0) the rows share one random
-stream. So that a request with an explicit ``seed`` always gets what the model gives it alone,
-such a request only ever leads a batch (row 0, the batch runs with its seed), and with a
-temperature above 0 it runs alone. Requests without a seed use seed 0 and fill batches freely.
+Seeds. ``generate`` takes one seed per row and a row's reply does not depend on its batch, so
+every request gets what the model gives it alone, batched or not (requests without a seed use 0).
 """
 
 from __future__ import annotations
@@ -58,10 +55,6 @@ class _Job:
     options: Options
     seed: int | None
     future: Future = field(default_factory=Future)
-
-    @property
-    def alone(self) -> bool:
-        return self.seed is not None and self.options.temperature > 0
 
 
 class Batcher:
@@ -128,7 +121,7 @@ class Batcher:
 
     # -------------------------------------------------------------- the worker
     def _fits(self, lead: _Job, job: _Job) -> bool:
-        return job.options == lead.options and job.seed is None
+        return job.options == lead.options
 
     def _take(self) -> list[_Job] | None:
         with self._cond:
@@ -137,7 +130,7 @@ class Batcher:
                     return None
                 self._cond.wait()
             lead = self._queue.popleft()
-            if lead.alone or self.max_batch == 1:
+            if self.max_batch == 1:
                 return [lead]
             deadline = time.monotonic() + self.wait_s
             while (len(self._queue) < self.max_batch - 1 and not self._stopping
@@ -176,7 +169,7 @@ class Batcher:
             else:
                 responses = self.model.generate([j.messages for j in batch],
                                                 [j.media for j in batch],
-                                                seed=lead.seed or 0, **opts)
+                                                seed=[j.seed or 0 for j in batch], **opts)
         except InputError as e:
             if len(batch) > 1:  # one request's fault: run each alone so only it fails
                 for job in batch:

@@ -71,11 +71,11 @@ def test_max_batch_and_options_split_batches(model):
     assert [names for names, _ in model.calls] == [["a"], ["b", "d"], ["c"], ["e"]]
 
 
-def test_a_seeded_request_leads_its_batch_and_sampling_runs_alone(model):
+def test_seeded_requests_batch_with_their_own_seeds(model):
     greedy, sampled = Options(), Options(temperature=0.8)
     _run(model, [("a", greedy, None), ("b", greedy, None), ("s", greedy, 5), ("c", greedy, None),
-                 ("t", sampled, 7), ("u", sampled, None), ("v", sampled, None)])
-    assert model.calls == [(["a"], 0), (["b", "c"], 0), (["s"], 5), (["t"], 7), (["u", "v"], 0)]
+                 ("t", sampled, 7), ("u", sampled, None)])
+    assert model.calls == [(["a"], 0), (["b", "s", "c"], [0, 5, 0]), (["t", "u"], [7, 0])]
 
 
 def test_a_bad_request_fails_alone(model):
