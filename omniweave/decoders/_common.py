@@ -9,7 +9,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from omniweave.hub import resolve_path
+from omniweave.config import DecoderConfig
+from omniweave.hub import resolve_path, runtime
 
 
 @cache
@@ -69,3 +70,39 @@ def generator(seed: int | list[int]) -> torch.Generator | list[torch.Generator]:
     if isinstance(seed, int):
         return torch.Generator().manual_seed(seed)
     return [torch.Generator().manual_seed(s) for s in seed]
+
+
+class DiffusersDecoder:
+    """The part every diffusers-backed decoder shares: the pipeline (loaded once per process, or
+    given, built in code), its device and dtype, a DDPM scheduler for the noise-prediction loss,
+    and the caption side (the pipeline's own text encoder). Subclasses name their modality and
+    pipeline class, read their sizes in ``setup`` and implement ``diffusion_loss``/``generate``."""
+
+    modality: str
+    pipeline_class: str  # the diffusers class, e.g. "StableDiffusionPipeline"
+
+    def __init__(self, cfg: DecoderConfig, device: str = "cpu", pipe=None):
+        import diffusers
+
+        self.device, self.dtype = runtime(cfg.dtype, device)
+        self.pipe = pipe if pipe is not None else load_pipeline(
+            getattr(diffusers, self.pipeline_class), cfg.path, self.dtype, self.device,
+            f"{self.modality} decoder")
+        self.noise = diffusers.DDPMScheduler.from_config(self.pipe.scheduler.config)
+        self.conditioning_shape = (self.pipe.tokenizer.model_max_length,
+                                   self.pipe.text_encoder.config.hidden_size)
+        self.setup(cfg)
+
+    def setup(self, cfg: DecoderConfig) -> None:
+        """Sizes read from the pipeline and the config."""
+
+    def caption_fits(self, caption: str) -> bool:
+        return fits(self.pipe.tokenizer, caption)
+
+    @torch.no_grad()
+    def caption_embeddings(self, captions: list[str]) -> torch.Tensor:
+        embeds, _ = self.pipe.encode_prompt(captions, self.device, 1, False)
+        return embeds.float().cpu()  # (B, tokens, width)
+
+    def unet_denoise(self, noisy: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        return self.pipe.unet(noisy, t, encoder_hidden_states=cond.to(self.device, self.dtype)).sample

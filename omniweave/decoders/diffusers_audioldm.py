@@ -17,23 +17,17 @@ from torch.nn import functional as F
 
 from omniweave.config import DecoderConfig
 from omniweave.decoders import Medium
-from omniweave.decoders._common import fits, generator, load_pipeline, noise_loss
-from omniweave.hub import runtime
+from omniweave.decoders._common import DiffusersDecoder, generator, noise_loss
 from omniweave.media import Audio
 
 N_FFT = 1024
 
 
-class AudioLDMDecoder:
+class AudioLDMDecoder(DiffusersDecoder):
     modality = "audio"
+    pipeline_class = "AudioLDMPipeline"
 
-    def __init__(self, cfg: DecoderConfig, device: str = "cpu", pipe=None):
-        """The pipeline at ``cfg.path``, loaded once per process, or ``pipe`` when given (built in code)."""
-        from diffusers import AudioLDMPipeline, DDPMScheduler
-
-        self.device, self.dtype = runtime(cfg.dtype, device)
-        self.pipe = pipe if pipe is not None else load_pipeline(
-            AudioLDMPipeline, cfg.path, self.dtype, self.device, "audio decoder")
+    def setup(self, cfg: DecoderConfig) -> None:
         pipe = self.pipe
         self.conditioning_shape = (1, pipe.text_encoder.config.projection_dim)
         voc = pipe.vocoder.config
@@ -43,10 +37,6 @@ class AudioLDMDecoder:
             frames = int(cfg.audio_length_s * self.rate / self.hop)
             self.frames = -(-frames // pipe.vae_scale_factor) * pipe.vae_scale_factor
         self.audio_length_s = cfg.audio_length_s or self.frames * self.hop / self.rate
-        self.noise = DDPMScheduler.from_config(pipe.scheduler.config)
-
-    def caption_fits(self, caption: str) -> bool:
-        return fits(self.pipe.tokenizer, caption)
 
     @torch.no_grad()
     def caption_embeddings(self, captions: list[str]) -> torch.Tensor:

@@ -12,41 +12,22 @@ import torch
 from omniweave.config import DecoderConfig
 from omniweave.decoders import Medium
 from omniweave.decoders._common import (
-    fits,
+    DiffusersDecoder,
     generator,
-    load_pipeline,
     noise_loss,
     pixels_to_tensor,
     to_uint8,
 )
-from omniweave.hub import runtime
 from omniweave.media import Image
 
 
-class StableDiffusionDecoder:
+class StableDiffusionDecoder(DiffusersDecoder):
     modality = "image"
+    pipeline_class = "StableDiffusionPipeline"
 
-    def __init__(self, cfg: DecoderConfig, device: str = "cpu", pipe=None):
-        """The pipeline at ``cfg.path``, loaded once per process, or ``pipe`` when given (built in code)."""
-        from diffusers import DDPMScheduler, StableDiffusionPipeline
-
-        self.device, self.dtype = runtime(cfg.dtype, device)
-        self.pipe = pipe if pipe is not None else load_pipeline(
-            StableDiffusionPipeline, cfg.path, self.dtype, self.device, "image decoder")
-        pipe = self.pipe
-        self.conditioning_shape = (pipe.tokenizer.model_max_length,
-                                   pipe.text_encoder.config.hidden_size)
-        default = pipe.unet.config.sample_size * pipe.vae_scale_factor
+    def setup(self, cfg: DecoderConfig) -> None:
+        default = self.pipe.unet.config.sample_size * self.pipe.vae_scale_factor
         self.height, self.width = cfg.height or default, cfg.width or default
-        self.noise = DDPMScheduler.from_config(pipe.scheduler.config)
-
-    def caption_fits(self, caption: str) -> bool:
-        return fits(self.pipe.tokenizer, caption)
-
-    @torch.no_grad()
-    def caption_embeddings(self, captions: list[str]) -> torch.Tensor:
-        embeds, _ = self.pipe.encode_prompt(captions, self.device, 1, False)
-        return embeds.float().cpu()  # (B, 77, W)
 
     def diffusion_loss(self, prompt_embeds: torch.Tensor, media: list[Medium]) -> torch.Tensor:
         pipe = self.pipe
@@ -54,11 +35,7 @@ class StableDiffusionDecoder:
             x = pixels_to_tensor([m.pixels for m in media], self.height, self.width)
             latents = pipe.vae.encode(x.to(self.device, self.dtype)).latent_dist.sample()
             x0 = latents * pipe.vae.config.scaling_factor
-
-        def denoise(noisy, t, cond):
-            return pipe.unet(noisy, t, encoder_hidden_states=cond.to(self.device, self.dtype)).sample
-
-        return noise_loss(self.noise, denoise, x0, prompt_embeds).to(prompt_embeds.device)
+        return noise_loss(self.noise, self.unet_denoise, x0, prompt_embeds).to(prompt_embeds.device)
 
     @torch.no_grad()
     def generate(self, prompt_embeds: torch.Tensor, *, steps: int = 50, guidance: float = 7.5,

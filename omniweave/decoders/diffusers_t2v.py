@@ -14,45 +14,26 @@ import torch
 from omniweave.config import DecoderConfig
 from omniweave.decoders import Medium
 from omniweave.decoders._common import (
-    fits,
+    DiffusersDecoder,
     generator,
-    load_pipeline,
     noise_loss,
     pixels_to_tensor,
     to_uint8,
 )
 from omniweave.encoders._common import sample_frames
-from omniweave.hub import runtime
 from omniweave.media import Video
 
 DEFAULT_FRAMES = 16
 
 
-class TextToVideoDecoder:
+class TextToVideoDecoder(DiffusersDecoder):
     modality = "video"
+    pipeline_class = "TextToVideoSDPipeline"
 
-    def __init__(self, cfg: DecoderConfig, device: str = "cpu", pipe=None):
-        """The pipeline at ``cfg.path``, loaded once per process, or ``pipe`` when given (built in code)."""
-        from diffusers import DDPMScheduler, TextToVideoSDPipeline
-
-        self.device, self.dtype = runtime(cfg.dtype, device)
-        self.pipe = pipe if pipe is not None else load_pipeline(
-            TextToVideoSDPipeline, cfg.path, self.dtype, self.device, "video decoder")
-        pipe = self.pipe
-        self.conditioning_shape = (pipe.tokenizer.model_max_length,
-                                   pipe.text_encoder.config.hidden_size)
-        default = pipe.unet.config.sample_size * pipe.vae_scale_factor
+    def setup(self, cfg: DecoderConfig) -> None:
+        default = self.pipe.unet.config.sample_size * self.pipe.vae_scale_factor
         self.height, self.width = cfg.height or default, cfg.width or default
         self.num_frames, self.fps = cfg.num_frames or DEFAULT_FRAMES, cfg.fps
-        self.noise = DDPMScheduler.from_config(pipe.scheduler.config)
-
-    def caption_fits(self, caption: str) -> bool:
-        return fits(self.pipe.tokenizer, caption)
-
-    @torch.no_grad()
-    def caption_embeddings(self, captions: list[str]) -> torch.Tensor:
-        embeds, _ = self.pipe.encode_prompt(captions, self.device, 1, False)
-        return embeds.float().cpu()  # (B, 77, W)
 
     def diffusion_loss(self, prompt_embeds: torch.Tensor, media: list[Medium]) -> torch.Tensor:
         pipe, f = self.pipe, self.num_frames
@@ -62,11 +43,7 @@ class TextToVideoDecoder:
             latents = pipe.vae.encode(x).latent_dist.sample() * pipe.vae.config.scaling_factor
             b, c, h, w = len(media), *latents.shape[1:]
             x0 = latents.view(b, f, c, h, w).permute(0, 2, 1, 3, 4)  # (B, C, F, h, w)
-
-        def denoise(noisy, t, cond):
-            return pipe.unet(noisy, t, encoder_hidden_states=cond.to(self.device, self.dtype)).sample
-
-        return noise_loss(self.noise, denoise, x0, prompt_embeds).to(prompt_embeds.device)
+        return noise_loss(self.noise, self.unet_denoise, x0, prompt_embeds).to(prompt_embeds.device)
 
     @torch.no_grad()
     def generate(self, prompt_embeds: torch.Tensor, *, steps: int = 40, guidance: float = 9.0,
