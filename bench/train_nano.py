@@ -26,6 +26,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="stage folders go here")
     parser.add_argument("--data-dir", type=Path, default=None, help="default: a fresh temp folder")
     parser.add_argument("--preset", default="nano")
+    parser.add_argument("--stages", nargs="+", default=["1", "2", "3", "4"],
+                        help="the stages to chain, in order (the any-to-any model's four)")
     parser.add_argument("--eval-n", type=int, default=150)
     parser.add_argument("--no-eval", action="store_true")
     args = parser.parse_args()
@@ -33,7 +35,7 @@ def main() -> None:
     data_dir = args.data_dir or out / "data"
     cfg = load_preset(args.preset)
     rows, init, t_all = [], None, time.time()
-    for name in sorted(cfg.stages):
+    for name in args.stages:
         t0 = time.time()
         summary = train_stage(cfg, name, out / f"stage{name}", init=init, data_dir=data_dir)
         rows.append((name, time.time() - t0, summary))

@@ -70,6 +70,12 @@ def _nano_data(args: argparse.Namespace) -> None:
 
     seed = args.seed if args.seed is not None else (1 if args.split == "eval" else 0)
     n = args.n if args.n is not None else (6000 if args.split == "train" else 600)
+    if getattr(args, "tools", False):  # tool-use conversations (omniweave.data.tools)
+        from omniweave.data.tools import write_tool_data
+
+        counts = write_tool_data(args.out, n, seed, split=args.split)
+        print(json.dumps({"data": str(Path(args.out) / f"{args.split}.json"), "seed": seed, **counts}))
+        return
     counts = write_nano_data(args.out, n, seed, split=args.split, progress=True)
     print(json.dumps({"data": str(Path(args.out) / f"{args.split}.json"), "seed": seed, **counts}))
 
@@ -164,6 +170,14 @@ def _chat(args: argparse.Namespace) -> None:
     from omniweave.llm import PLACEHOLDER
 
     media = _chat_media(args)  # bad media fail before the model loads
+    tools = None
+    if args.tools:  # list the tools, and let the model call them
+        from omniweave.tools.registry import ToolSet, load_entry_points
+
+        load_entry_points()
+        tools = ToolSet.of(args.allow.split(",") if args.allow else None)
+        for t in tools.tools:
+            print(f"tool {t.name}: {t.description}", file=sys.stderr)
     model = _load_model(args)
     options = dict(seed=args.seed, temperature=args.temperature, top_p=args.top_p,
                    max_new_tokens=args.max_tokens)
@@ -177,7 +191,19 @@ def _chat(args: argparse.Namespace) -> None:
         nonlocal turn
         history.append({"role": "user", "content": new_head + prompt})
         given.extend(new_media)
-        resp = model.generate(history, list(given), **options)
+        if tools is not None:
+            from omniweave.model import Response
+            from omniweave.tools.runtime import run_with_tools
+
+            run = run_with_tools(model, history, list(given), tools=tools,
+                                 **{**options, "max_new_tokens": max(options["max_new_tokens"], 128)})
+            for r in run.results:
+                print(f"  [{r.call.name}({json.dumps(r.call.arguments)}) -> {r.text}]", file=sys.stderr)
+            history[:] = [m for m in run.messages if m["role"] != "system"]
+            given[:] = run.all_media
+            resp = Response(run.text, run.media, run.text)
+        else:
+            resp = model.generate(history, list(given), **options)
         history.append({"role": "assistant", "content": resp.raw})
         paths = resp.save(out_dir, stem=f"turn{turn}") if resp.media else []
         turn += 1
@@ -367,6 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=["train", "eval"], default="train")
     p.add_argument("--n", type=int, default=None, help="records (default: 6000 train, 600 eval)")
     p.add_argument("--seed", type=int, default=None, help="default: 0 train, 1 eval")
+    p.add_argument("--tools", action="store_true",
+                   help="tool-use conversations instead (omniweave.data.tools)")
     p.set_defaults(func=_nano_data)
 
     p = sub.add_parser("train", help="train one stage of an any-to-any model")
@@ -391,6 +419,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-p", type=float, default=1.0)
     p.add_argument("--max-tokens", type=int, default=64)
     p.add_argument("--json", action="store_true", help='print {"text", "media": [...]}')
+    p.add_argument("--tools", action="store_true",
+                   help="list the registered tools and let the model call them (omniweave.tools)")
+    p.add_argument("--allow", default=None, metavar="NAME,NAME",
+                   help="with --tools: only these tools (an allow-list)")
     p.set_defaults(func=_chat, media=[])
 
     p = sub.add_parser("eval", help="score an any-to-any model on held-out ShapeWorld")

@@ -49,6 +49,7 @@ class Settings:
     batch_wait_ms: float = 5.0         # how long a batch waits for company when the queue is short
     default_max_tokens: int = 64
     model_name: str | None = None      # the id /v1/models lists (default: omniweave-<preset>)
+    tools: list[str] | None = None     # registered tools the server runs itself (None: off)
     limits: Limits = field(default_factory=Limits)
 
 
@@ -164,9 +165,23 @@ def create_app(model: Any, settings: Settings | None = None) -> FastAPI:
         stream = body.get("stream", False)
         if not isinstance(stream, bool):
             raise bad("expected true or false", "stream")
-        messages, media = await run_in_threadpool(reader.messages, body.get("messages"))
-        result = await run(messages, media, options, seed)
-        parts = await run_in_threadpool(lambda: [media_part(m) for m in result.response.media])
+        from omniweave.serving import tools as tooling
+
+        wanted = tooling.client_tools(body)  # the client runs these (tool_calls in the reply)
+        messages, media = await run_in_threadpool(reader.messages,
+                                                  tooling.tool_messages(body.get("messages")))
+        calls = None
+        if wanted:
+            result = await run(tooling.with_tool_list(messages, wanted), media, options, seed)
+            calls = tooling.openai_tool_calls(result.response.text)
+            made = result.response.media
+        elif settings.tools and body.get("tool_choice") != "none":
+            result, made = await _run_server_tools(run, messages, media, options, seed,
+                                                   settings.tools)
+        else:
+            result = await run(messages, media, options, seed)
+            made = result.response.media
+        parts = await run_in_threadpool(lambda: [media_part(m) for m in made])
         reply_id, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
         finish = ("length" if result.completion_tokens is not None
                   and result.completion_tokens >= options.max_new_tokens else "stop")
@@ -181,6 +196,9 @@ def create_app(model: Any, settings: Settings | None = None) -> FastAPI:
                                      headers={"Cache-Control": "no-cache"})
         message = {"role": "assistant", "content": text, "refusal": None, "audio": audio,
                    "media": parts}
+        if calls:
+            message.update(content=None, tool_calls=calls)
+            finish = "tool_calls"
         return {"id": reply_id, "object": "chat.completion", "created": created, "model": name,
                 "choices": [{"index": 0, "message": message, "finish_reason": finish,
                              "logprobs": None}],
@@ -221,6 +239,24 @@ def create_app(model: Any, settings: Settings | None = None) -> FastAPI:
         return {"created": int(time.time()), "data": data}
 
     return app
+
+
+async def _run_server_tools(run, messages: list[dict], media: list, options: Options,
+                            seed: int | None, names: list[str]) -> tuple[Result, list]:
+    """The server's own tool loop: each round one request through the batcher, then the calls
+    run (``omniweave.tools.runtime``); returns the last round's result and the reply's media."""
+    from omniweave.tools.format import to_template_messages
+    from omniweave.tools.registry import ToolSet
+    from omniweave.tools.runtime import MAX_ROUNDS, ToolRun, _step, with_system
+
+    tools = ToolSet.of(names)
+    state = ToolRun("", messages=with_system(messages, tools), all_media=list(media))
+    for round_ in range(MAX_ROUNDS + 1):
+        result = await run(to_template_messages(state.messages), list(state.all_media), options, seed)
+        if not await run_in_threadpool(_step, state, result.response, tools, round_ == MAX_ROUNDS):
+            break
+    result.response.text = state.text
+    return result, state.media
 
 
 # ------------------------------------------------------------------ request fields

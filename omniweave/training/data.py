@@ -25,6 +25,7 @@ from omniweave.processor import Encoded
 PAIRS_PER_MODALITY = 2000
 NANO_INSTRUCTIONS = 6000
 NANO_SCENES = 6000
+NANO_TOOLS = 4000
 
 
 @dataclass
@@ -68,6 +69,16 @@ def _nano_scenes(data_dir: Path, seed: int) -> Path:
     return path
 
 
+def _nano_tools(data_dir: Path, seed: int) -> Path:
+    from omniweave.data.tools import write_tool_data
+
+    path = data_dir / "tools" / "train.json"
+    if not path.exists():
+        print(f"writing {NANO_TOOLS} nano tool-use conversations to {path.parent}")
+        write_tool_data(path.parent, NANO_TOOLS, seed, split="train")
+    return path
+
+
 def _pairs(path: Path, task: str, rng: random.Random) -> list[Example]:
     """A pair file's examples; records without their medium are skipped, counted, not fatal."""
     from omniweave.data.pairs import iter_pairs, pair_conversation
@@ -108,6 +119,8 @@ def load_examples(stage: StageConfig, data_dir: Path, seed: int = 0) -> list[Exa
             examples += _conversations(_nano_instructions(data_dir, seed))
         elif source == "nano:scenes":  # two-shape scene questions + single-shape image questions
             examples += _conversations(_nano_scenes(data_dir, seed))
+        elif source == "nano:tools":  # tool calls, tool results, direct answers (omniweave.data.tools)
+            examples += _conversations(_nano_tools(data_dir, seed))
         else:
             path = Path(source)
             if not path.is_file():

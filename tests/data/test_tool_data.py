@@ -1,0 +1,41 @@
+import json
+
+from omniweave.data.conversations import load_conversations
+from omniweave.data.tools import PHRASES, iter_tool_examples, write_tool_data
+from omniweave.media import load_media
+from omniweave.nano import judges
+from omniweave.tools.format import parse_calls
+from omniweave.tools.registry import registered
+
+
+def test_written_data_loads_and_results_are_the_tools(tmp_path):
+    counts = write_tool_data(tmp_path, 60, seed=3)
+    assert sum(counts.values()) == 60 and {"pitch", "mirror", "chain", "none"} <= set(counts)
+    convs = load_conversations(tmp_path / "train.json")  # strict: roles, placeholders, media files
+    known = {t.name for t in registered()}
+    records = json.loads((tmp_path / "train.json").read_text())
+    for conv, record in zip(convs, records, strict=True):
+        turns = conv.turns
+        for k, t in enumerate(turns):
+            if t.role == "assistant" and "<tool_call>" in t.text:
+                (call,) = parse_calls(t.text)
+                assert call.name in known
+                assert turns[k + 1].role == "user" and turns[k + 1].text.startswith(f"TOOL: {call.name}: ")
+        if record["task"] in ("mirror", "recolor"):
+            given, result = (load_media(m.path) for m in conv.media[:2])
+            before, after = judges.judge(given), judges.judge(result)
+            if record["task"] == "mirror":
+                swap = {"left": "right", "right": "left", "center": "center"}
+                assert after == {**before, "position": swap[before["position"]]}
+            else:
+                assert after["color"] != before["color"] and after["shape"] == before["shape"]
+        if record["tools"] is not None:
+            assert turns[0].role == "system" and turns[0].text.startswith("tools: ")
+
+
+def test_held_out_phrasings_are_disjoint_and_used():
+    for train, held in PHRASES.values():
+        assert not set(train) & set(held)
+    users = [r["conversations"][1]["value"] for r, _, _ in iter_tool_examples(200, 1, split="eval")
+             if r["task"] == "pitch"]
+    assert users and all(any(h.rstrip(".?") in u.lower() for h in PHRASES["pitch"][1]) for u in users)
