@@ -337,8 +337,23 @@ def _serve(args: argparse.Namespace) -> None:
     model = _load_model(args)
     settings = api.Settings(api_key=args.api_key or os.environ.get("OMNIWEAVE_API_KEY"),
                             allow_remote_media=args.allow_remote_media, max_batch=args.max_batch,
-                            queue_size=args.queue)
+                            queue_size=args.queue, tools=_server_tools(args.tools, model))
+    if settings.tools:
+        print(f"the server runs these tools itself: {', '.join(settings.tools)}", file=sys.stderr)
     api.serve(model, settings, host=args.host, port=args.port)
+
+
+def _server_tools(choice: str, model) -> list[str] | None:
+    """``serve --tools``: "auto" (the default) runs every registered tool when the checkpoint was
+    trained to call tools (its stages include ``tools``), else none; "all", "none" or names."""
+    from omniweave.tools.registry import ToolSet, load_entry_points
+
+    if choice == "none":
+        return None
+    load_entry_points()
+    if choice == "auto":
+        return ToolSet.of().names() if "tools" in getattr(model, "trained_stages", []) else None
+    return ToolSet.of(None if choice == "all" else choice.split(",")).names()
 
 
 def _ui(args: argparse.Namespace) -> None:
@@ -492,6 +507,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="accept http(s) media URLs (the server fetches them)")
     p.add_argument("--max-batch", type=int, default=8, help="requests per batch (1: one at a time)")
     p.add_argument("--queue", type=int, default=64, help="requests waiting at most; then 429")
+    p.add_argument("--tools", default="auto", metavar="auto|all|none|NAME,...",
+                   help="registered tools the server runs itself when a request brings no tools "
+                   "of its own (default auto: all of them if the checkpoint was trained to call "
+                   "tools, else none)")
     p.set_defaults(func=_serve)
 
     p = sub.add_parser("ui", help="a Gradio web chat (needs the serve extra)")

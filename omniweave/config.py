@@ -150,6 +150,7 @@ class StageConfig:
     lm_weight: float = 1.0
     l2_weight: float = 1.0  # output projector vs the decoder's caption embedding
     diffusion_weight: float = 0.0  # noise-prediction loss through the frozen decoder (off)
+    detail_weight: float = 0.0  # interactive perception: the detail-word loss (perception.detail_word_loss)
     checkpoint_every: int = 200
     group_by_length: bool = False  # batches of similar-length examples (less padding to run)
     # batch_size is per process: one optimiser step sees batch_size x processes x accumulation
@@ -194,6 +195,8 @@ def _build(cls: Any, data: Any, where: str) -> Any:
             raise InputError(f"{where}: expected a mapping, got {data!r}")
         return {str(k): _build(value_type, v, f"{where}.{k}") for k, v in data.items()}
     if origin is Literal:
+        if isinstance(data, bool) and ("on" if data else "off") in typing.get_args(cls):
+            data = "on" if data else "off"  # YAML 1.1 reads a bare off/on as a boolean
         if data not in typing.get_args(cls):
             raise InputError(f"{where}: {data!r} is not one of {', '.join(map(str, typing.get_args(cls)))}")
         return data

@@ -37,7 +37,7 @@ from omniweave.files import atomic_dir
 from omniweave.hub import resolve_path
 from omniweave.llm import PLACEHOLDER, REQUEST, ExtraTokens, TokenLayout, load_llm
 from omniweave.media import Audio, Image, Media, Video, save_media
-from omniweave.perception import InteractivePerception, prefill
+from omniweave.perception import InteractivePerception, Prefill, detail_word_loss, prefill, target_loss
 from omniweave.processor import IGNORE, Processor
 from omniweave.projectors import InputProjector, OutputProjector
 
@@ -120,6 +120,7 @@ class AnyToAny(nn.Module):
                                                             - self.layout.first_id])
         self.processor = Processor(cfg, tokenizer, self.layout)
         self.lora_enabled = False
+        self.trained_stages: list[str] = []  # the stages a loaded checkpoint went through
         device = next(llm.parameters()).device
         for name, module in self.named_children():  # what omniweave adds runs beside the LLM
             if name != "llm":
@@ -173,6 +174,7 @@ class AnyToAny(nn.Module):
             raise InputError(f"{path}: its weights do not fit this config (first: {bad[0]}); "
                              "was it trained with other settings?")
         model.load_state_dict(state, strict=False)
+        model.trained_stages = list(meta.get("stages", []))
         return model.eval()
 
     def trained_state(self) -> dict[str, torch.Tensor]:
@@ -244,11 +246,11 @@ class AnyToAny(nn.Module):
         left to right), pooled (n, F) or tokens (n, L, F). With interactive perception, the
         detail slots are filled too (a first LLM pass; ``omniweave.perception``).
         """
-        return self._splice(input_ids, media, attention_mask)[0]
+        return self._splice(input_ids, media, attention_mask).embeds
 
     def _splice(self, input_ids: torch.Tensor, media: dict[str, torch.Tensor],
-                attention_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, Any, int]:
-        """``embed``, plus the first pass's KV cache of columns ``[0, start)`` (or None, 0)."""
+                attention_mask: torch.Tensor | None = None) -> Prefill:
+        """``embed``, plus what the first pass computed for good (``perception.Prefill``)."""
         x = self.extra.embed_ids(input_ids, self.llm.get_input_embeddings())
         for m, feats in media.items():
             slots = input_ids == self.layout.id(PLACEHOLDER[m])  # (B, T)
@@ -259,7 +261,7 @@ class AnyToAny(nn.Module):
             x = x.masked_scatter(slots.unsqueeze(-1), proj.to(x.dtype))
         if len(self.perception):
             return prefill(self, input_ids, x, media, attention_mask)
-        return x, None, 0
+        return Prefill(x)
 
     def encode_media(self, media: list[Media]) -> dict[str, torch.Tensor]:
         """Features per modality (in order) of the given media, as the projectors take them."""
@@ -281,17 +283,30 @@ class AnyToAny(nn.Module):
                 media: dict[str, torch.Tensor] | None = None,
                 outputs: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None,
                 cached: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None,
-                target_media: dict[str, tuple[torch.Tensor, list[Media]]] | None = None
+                target_media: dict[str, tuple[torch.Tensor, list[Media]]] | None = None,
+                cached_requests: dict[str, tuple[torch.Tensor, torch.Tensor, list[list[int]]]] | None = None
                 ) -> dict[str, torch.Tensor]:
         """Losses: ``lm`` (next token, labelled positions) and ``l2`` (output projectors vs caption
         embeddings). ``outputs[m]`` = (row (n,), signal positions (n, S), target (n, L, W))."""
         if cached is not None:  # see training.data.HiddenStateData: only the projectors run
             return self.projector_loss(cached)
-        embeds = self.embed(input_ids, media or {}, attention_mask)
-        out = self.llm(inputs_embeds=embeds, attention_mask=attention_mask, output_hidden_states=True,
-                       use_cache=False)
-        hidden = out.hidden_states[-1]  # (B, T, D), after the final norm
-        logits = self.extra.logits(hidden, out.logits)
+        if cached_requests is not None:  # see training.data.RequestStateData: only perception runs
+            return self.perception_loss(cached_requests)
+        pre = self._splice(input_ids, media or {}, attention_mask)
+        embeds = pre.embeds
+        if pre.start:  # interactive perception: pass 2 goes on from pass 1's cache
+            mask = attention_mask if attention_mask is not None else torch.ones_like(input_ids)
+            positions = (mask.cumsum(-1) - 1).clamp_min(0)[:, pre.start:]
+            out = self.llm(inputs_embeds=embeds[:, pre.start:], attention_mask=mask,
+                           position_ids=positions, past_key_values=pre.past, use_cache=True,
+                           output_hidden_states=True)
+            hidden = torch.cat([pre.hidden, out.hidden_states[-1]], 1)
+            logits = self.extra.logits(hidden, torch.cat([pre.logits, out.logits], 1))
+        else:
+            out = self.llm(inputs_embeds=embeds, attention_mask=attention_mask,
+                           output_hidden_states=True, use_cache=False)
+            hidden = out.hidden_states[-1]  # (B, T, D), after the final norm
+            logits = self.extra.logits(hidden, out.logits)
         lm = F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(),
                              ignore_index=IGNORE)
         l2 = hidden.new_zeros(())
@@ -304,6 +319,9 @@ class AnyToAny(nn.Module):
                 sel, media = target_media[m]
                 diffusion = diffusion + self.decoders[m].diffusion_loss(pred[sel.to(pred.device)], media)
         losses = {"lm": lm, "l2": l2}
+        if len(self.perception) and labels is not None:  # interactive perception (always logged)
+            words = detail_word_loss(pre.details or [], labels)
+            losses["detail"] = words if words is not None else hidden.new_zeros(())
         if target_media is not None:
             losses["diffusion"] = diffusion
         return losses
@@ -314,6 +332,15 @@ class AnyToAny(nn.Module):
         l2 = sum(F.mse_loss(self.output_projectors[m](h, e).float(), t.float())
                  for m, (h, e, t) in cached.items())
         return {"lm": torch.zeros(()), "l2": l2}
+
+    def perception_loss(self, cached: dict[str, tuple[torch.Tensor, torch.Tensor, list[list[int]]]]
+                        ) -> dict[str, torch.Tensor]:
+        """The detail-word loss from cached (request state, token features, target words): no LLM."""
+        words = self.llm.get_input_embeddings().weight
+        detail = sum(target_loss(self.perception[m].with_logits(h, f, words)[1], t)
+                     for m, (h, f, t) in cached.items())
+        zero = torch.zeros((), device=words.device)
+        return {"lm": zero, "l2": zero, "detail": detail}
 
     # ------------------------------------------------------------ inference
     @torch.no_grad()
@@ -346,7 +373,8 @@ class AnyToAny(nn.Module):
         dev = next(self.llm.parameters()).device
         feats = self.encode_media([x for _, items in prepared for x in items])
         ids, mask = batch["input_ids"].to(dev), batch["attention_mask"].to(dev)
-        embeds, past, start = self._splice(ids, feats, mask)  # start > 0: pass 1's cache is kept
+        pre = self._splice(ids, feats, mask)  # pass 1's cache is kept: the LLM goes on from start
+        embeds, past, start = pre.embeds, pre.past, pre.start
         positions = (mask.cumsum(-1) - 1).clamp_min(0)
         out = self.llm(inputs_embeds=embeds[:, start:], attention_mask=mask,
                        position_ids=positions[:, start:], past_key_values=past, use_cache=True,

@@ -45,8 +45,12 @@ class InteractivePerception(nn.Module):
         super().__init__()
         h, k = cfg.hidden_size, cfg.requests
         self.requests, self.width = k, h
-        self.request_token = nn.Parameter(torch.zeros(llm_width))  # the request slot's input embedding
-        self.request_map = nn.Linear(llm_width, k * h)
+        # the request slot's input embedding: the [IMGREQ] token's, fixed (a trained one drifted
+        # until the LLM's state at the slot no longer told "left" from "right")
+        self.register_buffer("request_token", torch.zeros(llm_width))
+        # the states at the request slot share a large common part; what a question asks for is a small
+        # deviation from it, which a normalised state shows the request map from the first steps
+        self.request_map = nn.Sequential(nn.LayerNorm(llm_width), nn.Linear(llm_width, k * h))
         self.slots = nn.Parameter(torch.randn(k, h) * h**-0.5)  # tells the K requests apart
         self.inp = TokenMemory(feature_width, h)
         self.interaction = cross_attention_stack(h, cfg.num_layers, cfg.num_heads)
@@ -55,9 +59,15 @@ class InteractivePerception(nn.Module):
     def forward(self, hidden: torch.Tensor, features: torch.Tensor,
                 words: torch.Tensor | None = None) -> torch.Tensor:
         """``words``: the LLM's input word embeddings (V, D), for the ``vocabulary`` output."""
+        return self.with_logits(hidden, features, words)[0]
+
+    def with_logits(self, hidden: torch.Tensor, features: torch.Tensor,
+                    words: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The detail vectors (n, K, D) and, for the ``vocabulary`` output, their word logits
+        (n, K, V)."""
         tokens = features if features.ndim == 3 else features[:, None]  # (n, L, F)
         q = self.request_map(hidden).view(-1, self.requests, self.width) + self.slots  # (n, K, H)
-        return self.out(self.interaction(q, self.inp(tokens.to(q.dtype))), words)  # (n, K, D)
+        return self.out.with_logits(self.interaction(q, self.inp(tokens.to(q.dtype))), words)
 
 
 @dataclass(frozen=True)
@@ -108,19 +118,33 @@ def request_groups(input_ids: torch.Tensor, cfg: ModelConfig, layout: TokenLayou
     return groups
 
 
-def prefill(model: AnyToAny, input_ids: torch.Tensor, embeds: torch.Tensor,
-            media: dict[str, torch.Tensor], attention_mask: torch.Tensor | None = None
-            ) -> tuple[torch.Tensor, Any, int]:
-    """Fill every detail slot of a batch; returns (embeds, past, start).
+@dataclass
+class Prefill:
+    """Input embeddings with every slot filled, and what pass 1 already computed for good: the
+    LLM's KV cache, last hidden states (B, start, D) and logits (B, start, V) of columns
+    ``[0, start)``. The caller runs the LLM on ``embeds[:, start:]`` only (``start`` 0: all)."""
+    embeds: torch.Tensor
+    past: Any = None
+    start: int = 0
+    hidden: torch.Tensor | None = None
+    logits: torch.Tensor | None = None
+    # each request group's (row, request position, word logits (K, V) or None)
+    details: list[tuple[int, int, torch.Tensor | None]] | None = None
+    # each request group and the LLM's state at its request slot (D,), detached
+    requests: list[tuple[RequestGroup, torch.Tensor]] | None = None
 
-    ``embeds`` (B, T, D) has the media slots filled already. Pass 1 runs round by round (a row's
-    r-th group sees the details of its earlier ones); ``past`` is the LLM's KV cache of columns
-    ``[0, start)``, valid for the returned embeddings (None and 0 when there is no group), so the
-    caller runs the LLM on ``embeds[:, start:]`` only. Padding may be on either side.
+
+def prefill(model: AnyToAny, input_ids: torch.Tensor, embeds: torch.Tensor,
+            media: dict[str, torch.Tensor], attention_mask: torch.Tensor | None = None) -> Prefill:
+    """Fill every detail slot of a batch (``embeds`` (B, T, D) has its media slots filled already).
+
+    Pass 1 runs round by round (a row's r-th group sees the details of its earlier ones); what it
+    computed before the first detail slot of a round is final and is kept. Padding may be on
+    either side (``attention_mask``; positions count the unpadded tokens).
     """
     groups = request_groups(input_ids, model.cfg, model.layout)
     if not groups:
-        return embeds, None, 0
+        return Prefill(embeds)
     for m in {g.modality for g in groups}:
         wanted = max(g.medium for g in groups if g.modality == m) + 1
         have = media[m].shape[0] if m in media else 0
@@ -136,7 +160,7 @@ def prefill(model: AnyToAny, input_ids: torch.Tensor, embeds: torch.Tensor,
         cols = torch.tensor([g.position for g in sel], device=dev)
         token = model.perception[m].request_token.to(embeds.dtype)
         embeds = embeds.index_put((rows, cols), token.expand(len(sel), -1))
-    past, start = None, 0
+    past, start, kept_hidden, kept_logits, found, requests = None, 0, [], [], [], []
     for rnd in range(max(g.round for g in groups) + 1):
         todo = [g for g in groups if g.round == rnd]
         end = max(g.position for g in todo) + 1
@@ -149,10 +173,74 @@ def prefill(model: AnyToAny, input_ids: torch.Tensor, embeds: torch.Tensor,
             rows = torch.tensor([g.row for g in sel], device=dev)
             cols = torch.tensor([g.position for g in sel], device=dev)
             feats = media[m][torch.tensor([g.medium for g in sel])].to(dev)
-            details = model.perception[m](hidden[rows, cols - start], feats, words)  # (g, K, D)
+            # the state is read, not trained: no gradient reaches the LLM's side of the request
+            state = hidden[rows, cols - start].detach()
+            details, word_logits = model.perception[m].with_logits(state, feats, words)  # (g, K, D), (g, K, V)
+            found += [(g.row, g.position, None if word_logits is None else word_logits[i])
+                      for i, g in enumerate(sel)]
+            requests += list(zip(sel, state, strict=True))
             slots = cols[:, None] + 1 + torch.arange(details.shape[1], device=dev)  # (g, K)
             embeds = embeds.index_put((rows[:, None].expand_as(slots), slots), details.to(embeds.dtype))
         past = out.past_key_values
-        start = min(g.position for g in todo) + 1  # everything from the first detail slot on is stale
+        final = min(g.position for g in todo) + 1  # from the first detail slot on, all is stale
+        kept_hidden.append(hidden[:, : final - start])
+        kept_logits.append(out.logits[:, : final - start])
+        start = final
         past.crop(start - past.get_seq_length())  # a negative count: tokens to drop
-    return embeds, past, start
+    return Prefill(embeds, past, start, torch.cat(kept_hidden, 1), torch.cat(kept_logits, 1), found,
+                   requests)
+
+
+def reply_words(details: list[tuple[int, int, Any]], labels: torch.Tensor, ignore: int = -100
+                ) -> list[set[int]]:
+    """The labelled token ids of the reply after each group (up to the row's next group)."""
+    by_row: dict[int, list[int]] = {}
+    for r, p, _ in details:
+        by_row.setdefault(r, []).append(p)
+    out = []
+    for r, p, _ in details:
+        nxt = min([q for q in by_row[r] if q > p], default=labels.shape[1])
+        span = labels[r, p + 1:nxt]
+        out.append(set(span[span != ignore].tolist()))
+    return out
+
+
+def rarest(reply: set[int], count: dict[int, int], total: int, vocab: int) -> list[int]:
+    """The reply's words that the fewest replies contain (of ``total``); none if all are in all."""
+    ids = [w for w in reply if w < vocab and count.get(w, 0) < total]
+    least = min((count.get(w, 0) for w in ids), default=0)
+    return sorted(w for w in ids if count.get(w, 0) == least)
+
+
+def target_loss(word_logits: torch.Tensor, targets: list[list[int]]) -> torch.Tensor:
+    """-log of the K slots' mean probability of each group's target words: (g, K, V) logits."""
+    probs = torch.softmax(word_logits.float(), -1).mean(1)  # (g, V)
+    return torch.stack([-torch.log(probs[i, t] + 1e-9).mean() for i, t in enumerate(targets)]).mean()
+
+
+def detail_word_loss(details: list[tuple[int, int, torch.Tensor | None]], labels: torch.Tensor,
+                     ignore: int = -100) -> torch.Tensor | None:
+    """An auxiliary loss for ``vocabulary`` details: the K soft words of each group should hold
+    the most informative word of the reply that follows it (its labelled tokens up to the row's
+    next group): the word that the fewest of the batch's replies contain. "it", "is", "a" and
+    the end of turn are in many replies; the color, the shape or the yes/no asked for is in few.
+    The loss is -log of the K slots' mean probability of that word (of each, on a tie), averaged
+    over the groups; None without two groups to compare.
+
+    It gives the interaction module a direct signal, as BLIP-2's Q-Former gets one before it
+    meets the LLM, besides the language-model loss that reaches it through the frozen LLM."""
+    groups = [(r, p, w) for r, p, w in details if w is not None]
+    if len(groups) < 2:
+        return None
+    replies = reply_words(details, labels, ignore)
+    replies = [w for w, (_, _, lg) in zip(replies, details, strict=True) if lg is not None]
+    count: dict[int, int] = {}
+    for reply in replies:
+        for w in reply:
+            count[w] = count.get(w, 0) + 1
+    picked = [(lg, rarest(reply, count, len(replies), lg.shape[-1]))
+              for (_, _, lg), reply in zip(groups, replies, strict=True)]
+    picked = [(lg, t) for lg, t in picked if t]
+    if not picked:
+        return None
+    return target_loss(torch.stack([lg for lg, _ in picked]), [t for _, t in picked])

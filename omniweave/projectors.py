@@ -97,11 +97,17 @@ class ToEmbeddings(nn.Module):
             self.proj = nn.Sequential(nn.Linear(width, llm_width), EmbeddingScale(embed_rms))
 
     def forward(self, x: torch.Tensor, words: torch.Tensor | None = None) -> torch.Tensor:
+        return self.with_logits(x, words)[0]
+
+    def with_logits(self, x: torch.Tensor, words: torch.Tensor | None = None
+                    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The embeddings and, for ``vocabulary``, the word logits (..., V) they mix by."""
         if self.kind != "vocabulary":
-            return self.proj(x)
+            return self.proj(x), None
         if words is None:
             raise ValueError("a vocabulary output needs the LLM's word embeddings")
-        return torch.softmax(self.proj(x).float(), -1).to(words.dtype) @ words  # (..., D)
+        logits = self.proj(x).float()
+        return torch.softmax(logits, -1).to(words.dtype) @ words, logits  # (..., D), (..., V)
 
 
 class EmbeddingScale(nn.Module):

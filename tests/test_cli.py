@@ -94,3 +94,21 @@ def test_chat_repl_keeps_the_conversation(tmp_path, capsys, monkeypatch, trained
 def test_train_names_an_unknown_stage(tmp_path, capsys):
     assert main(["train", "--preset", "nano", "--stage", "7", "--output", str(tmp_path / "x")]) == 2
     assert "no stage '7'" in capsys.readouterr().err
+
+
+def test_serve_runs_tools_by_default_only_for_a_tool_trained_checkpoint():
+    from types import SimpleNamespace
+
+    from omniweave.cli import _server_tools
+    from omniweave.errors import InputError
+    from omniweave.tools import registered
+
+    every = [t.name for t in registered()]
+    trained, plain = SimpleNamespace(trained_stages=["3", "tools"]), SimpleNamespace(trained_stages=["3"])
+    assert _server_tools("auto", trained) == every and "pitch_hz" in every
+    assert _server_tools("auto", plain) is None
+    assert _server_tools("none", trained) is None
+    assert _server_tools("all", plain) == every
+    assert _server_tools("mirror,pitch_hz", plain) == ["mirror", "pitch_hz"]
+    with pytest.raises(InputError, match="unknown tool 'nope'"):
+        _server_tools("nope", plain)

@@ -28,3 +28,10 @@ def test_overrides_apply_and_are_checked():
 def test_unknown_preset_lists_known_ones():
     with pytest.raises(InputError, match="known presets: nano"):
         load_preset("nextgpt-13b-typo")
+
+
+def test_perception_switch_reads_a_bare_off():
+    cfg = load_preset("nano-perception", ["modalities.image.perception=off"])
+    assert cfg.modalities["image"].perception == "off"
+    assert load_preset("nano-perception").modalities["image"].perception == "interactive"
+    assert load_preset("nano").modalities["image"].perception == "off"

@@ -9,7 +9,7 @@ from omniweave.errors import InputError
 from omniweave.llm import PLACEHOLDER, REQUEST
 from omniweave.model import AnyToAny
 from omniweave.nano import scenes, world
-from omniweave.perception import request_groups
+from omniweave.perception import detail_word_loss, request_groups
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,8 @@ def test_two_passes_equal_the_reference_computation(model):
     # the cached two-pass prefill (left padded, as generate runs it) ...
     batch = model.processor.collate(encs, left_pad=True)
     ids, mask = batch["input_ids"], batch["attention_mask"]
-    embeds, past, start = model._splice(ids, feats, mask)
+    pre = model._splice(ids, feats, mask)
+    embeds, past, start = pre.embeds, pre.past, pre.start
     assert past is not None and start > 0
     pos = (mask.cumsum(-1) - 1).clamp_min(0)
     out = model.llm(inputs_embeds=embeds[:, start:], attention_mask=mask, position_ids=pos[:, start:],
@@ -103,8 +104,11 @@ def test_training_forward_uses_the_same_details(model):
     ref = _reference_logits(model, ids, feats)
     got = model.extra.logits(out.hidden_states[-1], out.logits)[0, -1]
     torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-4)
-    loss = model(**batch, media=feats)["lm"]
-    assert torch.isfinite(loss)
+    loss = model(**batch, media=feats)["lm"]  # pass 2 from pass 1's cache: the same loss
+    logits = model.extra.logits(out.hidden_states[-1], out.logits)[0, :-1]
+    labels = batch["labels"][0, 1:]
+    torch.testing.assert_close(loss, torch.nn.functional.cross_entropy(logits, labels, ignore_index=-100),
+                               rtol=1e-4, atol=1e-5)
 
 
 def test_request_groups_map_to_their_media(model):
@@ -163,3 +167,45 @@ def test_the_trainable_map_and_the_checkpoint_hold_perception(model, tmp_path):
     only.trainable = {"perception": "full"}
     m.set_trainable(only)
     assert {n.split(".")[0] for n, p in m.named_parameters() if p.requires_grad} == {"perception"}
+
+
+@torch.no_grad()
+def test_the_training_loss_reuses_pass_1_exactly(model):
+    _, img_a, q = _scene(6)
+    _, img_b, _ = _scene(7)
+    convs = [[{"role": "user", "content": "hello"}, {"role": "assistant", "content": "hi."},
+              {"role": "user", "content": f"<image>\n{q.text}"}, {"role": "assistant", "content": "it is red."}],
+             [{"role": "user", "content": "<image>\nwhat is on the left?"},
+              {"role": "assistant", "content": "a red circle."},
+              {"role": "user", "content": "and the right one?"}, {"role": "assistant", "content": "a blue one."}]]
+    batch = model.processor.collate([model.processor.encode(c) for c in convs])
+    feats = model.encode_media([img_a, img_b])
+    fast = model(**batch, media=feats)["lm"]
+    embeds = model.embed(batch["input_ids"], feats, batch["attention_mask"])  # then one full pass
+    out = model.llm(inputs_embeds=embeds, attention_mask=batch["attention_mask"], output_hidden_states=True)
+    logits = model.extra.logits(out.hidden_states[-1], out.logits)[:, :-1]
+    slow = torch.nn.functional.cross_entropy(logits.flatten(0, 1), batch["labels"][:, 1:].flatten(),
+                                             ignore_index=-100)
+    torch.testing.assert_close(fast, slow, rtol=1e-4, atol=1e-5)
+
+
+def test_the_detail_loss_targets_each_replys_rarest_word():
+    ignore = -100
+    # three groups (rows 0, 1, 2; request slot at 0): replies "it is red", "it is blue", "no"
+    labels = torch.full((3, 6), ignore)
+    labels[0, 1:4] = torch.tensor([10, 11, 20])
+    labels[1, 1:4] = torch.tensor([10, 11, 21])
+    labels[2, 1] = 22
+    def logits_on(*words):  # K = 2 slots, one word each
+        out = torch.full((2, 30), -20.0)
+        for k, w in enumerate(words):
+            out[k, w] = 20.0
+        return out
+    right = [(0, 0, logits_on(20, 20)), (1, 0, logits_on(21, 21)), (2, 0, logits_on(22, 22))]
+    common = [(0, 0, logits_on(10, 11)), (1, 0, logits_on(10, 11)), (2, 0, logits_on(22, 22))]
+    swapped = [(0, 0, logits_on(21, 21)), (1, 0, logits_on(20, 20)), (2, 0, logits_on(22, 22))]
+    loss = {name: float(detail_word_loss(d, labels, ignore))
+            for name, d in [("right", right), ("common", common), ("swapped", swapped)]}
+    assert loss["right"] < 1e-3 < loss["common"] and loss["common"] == pytest.approx(loss["swapped"])
+    assert detail_word_loss(right[:1], labels, ignore) is None  # nothing to compare with
+    assert detail_word_loss([(0, 0, None), (1, 0, None)], labels, ignore) is None  # not vocabulary

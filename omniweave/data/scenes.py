@@ -4,7 +4,7 @@
 ``omniweave.data.conversations``) and its images under ``<out>/media/<split>/``. Tasks:
 
 - ``scene-qa``: a two-shape scene and one or two questions that need one or both shapes
-  (``omniweave.nano.scenes``), answered in the nano LLM's short forms ("it is red."); a fifth of
+  (``omniweave.nano.scenes.QUESTION_KINDS``), answered in the nano LLM's short forms ("it is red."); a fifth of
   the questions ask for a single word (``SHORT_ANSWER``) and get one ("red.").
 - ``scene-mc``: a scene question with lettered options (MMBench form) -> the letter ("B.").
 - ``single-describe`` / ``single-qa``: one-shape images described or asked about, as the nano
@@ -31,7 +31,7 @@ from omniweave.files import atomic_dir
 from omniweave.nano import scenes, text
 from omniweave.nano.world import attributes, render
 
-MIX = {"scene-qa": 0.55, "scene-mc": 0.15, "single-describe": 0.1, "single-qa": 0.2}
+MIX = {"scene-qa": 0.6, "scene-mc": 0.1, "single-describe": 0.1, "single-qa": 0.2}
 SHORT_SHARE = 0.2
 _SEED_TAG = 0x5343454E  # "SCEN"
 
@@ -64,8 +64,7 @@ def _record(rng: random.Random, task: str, nrng: np.random.Generator):
         turns = []
         for i in range(1 + (rng.random() < 0.3)):
             if i:
-                q = scenes.ask(rng, spec, text._pick(rng, [k for k in scenes.QUESTION_KINDS
-                                                           if k != "where" or _differ(spec)]))
+                q = scenes.ask(rng, spec, text._pick(rng, scenes.QUESTION_KINDS))
             short = rng.random() < SHORT_SHARE
             prompt = text._style(rng, q.text) + (f" {SHORT_ANSWER}" if short else "")
             turns += [("human", _frame(rng, prompt) if i == 0 else prompt),
@@ -85,10 +84,6 @@ def _record(rng: random.Random, task: str, nrng: np.random.Generator):
         q = text._style(rng, q)
         turns += [("human", _frame(rng, q) if i == 0 else q), ("gpt", a)]
     return turns, image
-
-
-def _differ(spec: scenes.SceneSpec) -> bool:
-    return spec.left_color != spec.right_color or spec.left_shape != spec.right_shape
 
 
 def task_counts(n: int, mix: dict[str, float] | None = None) -> dict[str, int]:

@@ -1,14 +1,16 @@
 """ShapeWorld scenes: two shapes side by side, and questions that need one of them.
 
 An extension of the world; ``shared/WORLD.md`` stays the contract for single shapes. A scene is a
-32×32 RGB image on black with two small filled shapes (WORLD.md's small size, about 10 px wide,
-colors and shapes from its vocabulary): one centred near x = 9 (the left one), one near x = 23
-(the right one), each at y = 16 ± 3. Its caption: ``a red circle on the left and a blue square on
-the right``. Each half is a single-shape picture, so the judges read a scene back half by half
-(``judge_scene``), and every question's true answer is computed from what they measure.
+32×32 RGB image on black with two filled shapes about 12 px wide (colors and shapes from WORLD.md's
+vocabulary): one centred near x = 8 (the left one), one near x = 24 (the right one), each at
+y = 16 ± 3. Its caption: ``a red circle on the left and a blue square on the right``. Each half is
+a single-shape picture, so the judges read a scene back half by half (``judge_scene``), and every
+question's true answer is computed from what they measure.
 
-Questions (``QUESTION_KINDS``) each need one or both shapes: the color or shape on a side, whether
-both share a color or a shape, which side a described shape is on, and yes/no checks of one side.
+Questions each need one or both shapes. ``QUESTION_KINDS``, the ones the nano-perception data
+and evaluation use: the color or the shape on a side, and whether both share a color. ``ask``
+also writes the ``EXTRA_KINDS``: whether both share a shape, which side a named color or shape is
+on, and yes/no checks of one side.
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ import numpy as np
 from omniweave.errors import InputError
 from omniweave.media import Image
 from omniweave.nano import judges
-from omniweave.nano.world import COLORS, IMAGE_SIZE, SHAPES, SIZE_PX, shape_mask
+from omniweave.nano.world import COLORS, IMAGE_SIZE, SHAPES, shape_mask
 
 SIDES = ("left", "right")
 SCENE_SIZE = IMAGE_SIZE  # 32×32: the bind image tower's own size, nothing is resized
-SCENE_X = {"left": 9.0, "right": 23.0}  # centres; each shape keeps to its half
-SCENE_WIDTH = float(SIZE_PX["small"])
-QUESTION_KINDS = ("color", "shape", "same-color", "same-shape", "where", "verify")
+SCENE_X = {"left": 8.0, "right": 24.0}  # centres; each shape keeps to its half
+SCENE_WIDTH = 12.0  # between WORLD.md's small (10) and large (20): two fit, shapes stay legible
+QUESTION_KINDS = ("color", "shape", "same-color")
+EXTRA_KINDS = ("same-shape", "where", "verify")
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ def render_scene(spec: SceneSpec, rng: np.random.Generator | int | None = None) 
     for side in SIDES:
         jitter = (lambda s: 0.0) if rng is None else (lambda s: float(rng.uniform(-s, s)))
         width = SCENE_WIDTH + jitter(1.0)
-        cx, cy = SCENE_X[side] + jitter(1.0), SCENE_SIZE / 2 + jitter(3.0)
+        cx, cy = SCENE_X[side] + jitter(0.5), SCENE_SIZE / 2 + jitter(3.0)
         pixels[shape_mask(spec.shape(side), cx, cy, width, SCENE_SIZE)] = COLORS[spec.color(side)]
     return Image(pixels)
 
@@ -221,7 +224,8 @@ def ask(rng: random.Random, scene: SceneSpec, kind: str) -> SceneQuestion:
         value = true if rng.random() < 0.5 else _pick(rng, [v for v in vocab if v != true])
         return SceneQuestion(kind, _pick(rng, _ASK[f"verify-{attr}"]).format(side=side, value=value),
                              side, attr, value)
-    raise InputError(f"unknown scene question kind {kind!r}; expected one of {', '.join(QUESTION_KINDS)}")
+    raise InputError(f"unknown scene question kind {kind!r}; expected one of "
+                     + ", ".join(QUESTION_KINDS + EXTRA_KINDS))
 
 
 def scene_for(kind: str, rng: np.random.Generator) -> SceneSpec:
@@ -249,7 +253,7 @@ def sample_question(rng: random.Random, seed: int, kind: str | None = None
     return spec, render_scene(spec, nrng), ask(rng, spec, kind)
 
 
-MC_KINDS = ("color", "shape", "where")  # the kinds asked as multiple choice
+MC_KINDS = ("color", "shape")  # the kinds asked as multiple choice
 
 
 def choices(rng: random.Random, question: SceneQuestion, scene: dict[str, str],

@@ -24,7 +24,7 @@ from omniweave.processor import Encoded
 
 PAIRS_PER_MODALITY = 2000
 NANO_INSTRUCTIONS = 6000
-NANO_SCENES = 6000
+NANO_SCENES = 10000
 NANO_TOOLS = 4000
 
 
@@ -336,3 +336,50 @@ class HiddenStateData:
             picked.setdefault(m, []).append(self.triples[m][k])
         return {"cached": {m: tuple(torch.stack(x) for x in zip(*items, strict=True))
                            for m, items in picked.items()}}
+
+
+class RequestStateData:
+    """For a stage that trains only the perception modules, without the LM loss: a refit of the
+    request map and the interaction module on the final connector (as ``HiddenStateData`` refits
+    the output projectors). The LLM's state at a conversation's first request slot depends on
+    nothing that trains, so pass 1 runs once; each step trains the modules on (state, the
+    medium's token features, target words) triples. A group's targets are its reply's rarest
+    words over the whole data (``perception.rarest``). Later groups of a conversation are left
+    out: their states depend on the details of earlier ones."""
+
+    def __init__(self, data: StageData, batch: int = 32):
+        from omniweave.perception import rarest, reply_words
+
+        model = data.model
+        vocab = model.llm.get_input_embeddings().weight.shape[0]
+        found: list[tuple[str, torch.Tensor, torch.Tensor, set[int]]] = []
+        with torch.no_grad():
+            for i in tqdm(range(0, len(data), batch), desc="caching request states", mininterval=2):
+                b = data.batch(list(range(i, min(i + batch, len(data)))))
+                pre = model._splice(b["input_ids"], b["media"], b["attention_mask"])
+                if not pre.requests:
+                    continue
+                replies = reply_words(pre.details, b["labels"])
+                found += [(g.modality, state, b["media"][g.modality][g.medium], reply)
+                          for (g, state), reply in zip(pre.requests, replies, strict=True) if g.round == 0]
+        count: dict[int, int] = {}
+        for *_, reply in found:
+            for w in reply:
+                count[w] = count.get(w, 0) + 1
+        self.items = [(m, state, feats, t) for m, state, feats, reply in found
+                      if (t := rarest(reply, count, len(found), vocab))]
+        if not self.items:
+            raise InputError("the stage trains perception alone but its data has no request "
+                             "slot followed by a reply")
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def batch(self, indices: list[int]) -> dict:
+        picked: dict[str, list] = {}
+        for i in indices:
+            m, *rest = self.items[i]
+            picked.setdefault(m, []).append(rest)
+        return {"cached_requests": {m: (torch.stack([s for s, _, _ in rows]),
+                                        torch.stack([f for _, f, _ in rows]), [t for _, _, t in rows])
+                                    for m, rows in picked.items()}}

@@ -29,7 +29,7 @@ from omniweave.errors import InputError
 from omniweave.files import atomic_path
 from omniweave.model import CONFIG_FILE, AnyToAny
 from omniweave.processor import IGNORE
-from omniweave.training.data import HiddenStateData, StageData, load_examples
+from omniweave.training.data import HiddenStateData, RequestStateData, StageData, load_examples
 from omniweave.training.schedule import warmup_cosine
 
 CHECKPOINT = "checkpoint"
@@ -58,7 +58,8 @@ def train_stage(cfg: ModelConfig, stage_name: str, output: str | Path, *,
     """Train stage ``stage_name`` of ``cfg`` into ``output``; returns its summary.
 
     A stage that trains only the output projectors (no LM loss) trains them from cached
-    hidden states unless ``cache_hidden`` is off.
+    hidden states, and one that trains only perception (no LM loss) from cached request states,
+    unless ``cache_hidden`` is off.
     """
     if stage_name not in cfg.stages:
         raise InputError(f"preset {cfg.name!r} has no stage {stage_name!r}; it has "
@@ -84,6 +85,8 @@ def train_stage(cfg: ModelConfig, stage_name: str, output: str | Path, *,
         if (trained_parts == {"output_projectors"} and stage.lm_weight == 0 and cache_hidden
                 and stage.diffusion_weight == 0):
             data = HiddenStateData(data)
+        elif trained_parts == {"perception"} and stage.lm_weight == 0 and cache_hidden:
+            data = RequestStateData(data)
     opt = torch.optim.AdamW(params, lr=stage.lr, weight_decay=0.0)
     sched = warmup_cosine(opt, total, warmup=stage.warmup, floor=0.1)
     start = 0
@@ -124,6 +127,8 @@ def train_stage(cfg: ModelConfig, stage_name: str, output: str | Path, *,
                 loss = stage.lm_weight * losses["lm"] + stage.l2_weight * losses["l2"]
                 if "diffusion" in losses:
                     loss = loss + stage.diffusion_weight * losses["diffusion"]
+                if "detail" in losses:
+                    loss = loss + stage.detail_weight * losses["detail"]
                 accelerator.backward(loss)
                 if accelerator.sync_gradients:
                     accelerator.clip_grad_norm_(params, 1.0)

@@ -53,9 +53,9 @@ def test_seed_bench_json(tmp_path):
 
 
 def test_the_runner_scores_both_ways(fresh_model):
-    items = scene_mc_items(3)
+    items = scene_mc_items(4)
     scores = mc.option_logprobs(fresh_model, items[0])
     assert len(scores) == len(items[0].options) and all(s < 0 for s in scores)
     table = mc.evaluate_items(fresh_model, items, batch=3, progress=False)
-    assert table["n"] == 3 and 0 <= table["likelihood"] <= 1 and 0 <= table["letter"] <= 1
-    assert set(table) >= {"color", "shape", "where"}
+    assert table["n"] == 4 and 0 <= table["likelihood"] <= 1 and 0 <= table["letter"] <= 1
+    assert set(table) >= {"color", "shape"}
