@@ -6,7 +6,7 @@ answer at batch 1, and prints one column per model.
 
     python bench/perception.py                                  # shipped model vs --baseline
     python bench/perception.py --interactive DIR --baseline DIR
-    python bench/perception.py --train --out DIR [--steps1 N --steps2 N]   # train both, then measure
+    python bench/perception.py --train --out DIR [--steps1 N --steps2 N --steps3 N]   # train both, then measure
 
 ``--train`` runs the preset's stages for the interactive model and for the baseline
 (``modalities.image.perception=off``: the same Q-Former budget, the same data, steps and
@@ -35,9 +35,11 @@ def _train(out: Path, data_dir: Path, overrides: list[str], steps: dict[str, int
 
     cfg = load_preset("nano-perception", overrides)
     init, t0 = None, time.time()
+    interactive = any(m.perception == "interactive" for m in cfg.modalities.values())
     for name in sorted(cfg.stages):
-        if steps.get(name) == 0:
-            continue
+        trains = {p for p, mode in cfg.stages[name].trainable.items() if mode != "frozen"}
+        if steps.get(name) == 0 or (trains == {"perception"} and not interactive):
+            continue  # the baseline has no perception to refit
         target = out / f"stage{name}"
         if not (target / "config.json").exists():
             train_stage(cfg, name, target, init=init, data_dir=data_dir, steps=steps.get(name))
@@ -54,6 +56,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--steps1", type=int, default=None)
     parser.add_argument("--steps2", type=int, default=None)
+    parser.add_argument("--steps3", type=int, default=None)
     parser.add_argument("--n-scene", type=int, default=360)
     parser.add_argument("--n-single", type=int, default=200)
     parser.add_argument("--n-mc", type=int, default=150)
@@ -63,7 +66,7 @@ def main() -> None:
     seconds = {}
     if args.train:
         data_dir = args.data_dir or args.out / "data"
-        steps = {"1": args.steps1, "2": args.steps2}
+        steps = {"1": args.steps1, "2": args.steps2, "3": args.steps3}
         interactive, seconds["interactive"] = _train(args.out / "interactive", data_dir, [], steps)
         baseline, seconds["baseline"] = _train(args.out / "baseline", data_dir, BASELINE, steps)
     else:

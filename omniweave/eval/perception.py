@@ -157,11 +157,11 @@ def format_comparison(results: dict, reference: str | None = None) -> str:
     names = list(results)
     reference = reference or names[0]
     width = max(14, *(len(n) + 2 for n in names))
-    head = f"{'':<34}" + "".join(f"{n:>{width}}" for n in names)
+    head = f"{'':<46}" + "".join(f"{n:>{width}}" for n in names)
     rows = [head, "-" * len(head)]
 
     def row(label: str, values: list[str]) -> None:
-        rows.append(f"{label:<34}" + "".join(f"{v:>{width}}" for v in values))
+        rows.append(f"{label:<46}" + "".join(f"{v:>{width}}" for v in values))
 
     def pct(v) -> str:
         return f"{100 * v:.1f}%" if isinstance(v, float) else "-"
