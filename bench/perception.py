@@ -6,7 +6,7 @@ answer at batch 1, and prints one column per model.
 
     python bench/perception.py                                  # shipped model vs --baseline
     python bench/perception.py --interactive DIR --baseline DIR
-    python bench/perception.py --train --out DIR [--steps1 N --steps2 N --steps3 N]   # train both, then measure
+    python bench/perception.py --train --out DIR [--steps1 N ... --steps4 N]   # train both, then measure
 
 ``--train`` runs the preset's stages for the interactive model and for the baseline
 (``modalities.image.perception=off``: the same Q-Former budget, the same data, steps and
@@ -57,6 +57,7 @@ def main() -> None:
     parser.add_argument("--steps1", type=int, default=None)
     parser.add_argument("--steps2", type=int, default=None)
     parser.add_argument("--steps3", type=int, default=None)
+    parser.add_argument("--steps4", type=int, default=None)
     parser.add_argument("--n-scene", type=int, default=360)
     parser.add_argument("--n-single", type=int, default=200)
     parser.add_argument("--n-mc", type=int, default=150)
@@ -66,7 +67,7 @@ def main() -> None:
     seconds = {}
     if args.train:
         data_dir = args.data_dir or args.out / "data"
-        steps = {"1": args.steps1, "2": args.steps2, "3": args.steps3}
+        steps = {"1": args.steps1, "2": args.steps2, "3": args.steps3, "4": args.steps4}
         interactive, seconds["interactive"] = _train(args.out / "interactive", data_dir, [], steps)
         baseline, seconds["baseline"] = _train(args.out / "baseline", data_dir, BASELINE, steps)
     else:
