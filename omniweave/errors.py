@@ -7,3 +7,7 @@ class OmniweaveError(Exception):
 
 class InputError(OmniweaveError, ValueError):
     """Bad user input: a file, a caption, a field. The message names it."""
+
+
+class ContextTooLong(InputError):
+    """A conversation longer than the LLM's context (``llm.max_length``)."""

@@ -28,7 +28,7 @@ import torch
 from transformers import PreTrainedTokenizerBase
 
 from omniweave.config import ModelConfig
-from omniweave.errors import InputError
+from omniweave.errors import ContextTooLong, InputError
 from omniweave.llm import BOUNDARY, PLACEHOLDER, REQUEST, TokenLayout
 
 IGNORE = -100
@@ -172,8 +172,8 @@ class Processor:
                                  f"at most {most} (modalities.{modality}.max_inputs)")
         limit = self.cfg.llm.max_length
         if len(out.input_ids) > limit:
-            raise InputError(f"the conversation is {len(out.input_ids)} tokens; the LLM's context "
-                             f"(llm.max_length) is {limit}")
+            raise ContextTooLong(f"the conversation is {len(out.input_ids)} tokens; the LLM's context "
+                                 f"(llm.max_length) is {limit}")
         return out
 
     # ------------------------------------------------------------ batching

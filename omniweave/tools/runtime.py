@@ -11,6 +11,7 @@ import concurrent.futures as cf
 from dataclasses import dataclass, field
 from typing import Any
 
+from omniweave.errors import ContextTooLong
 from omniweave.llm import PLACEHOLDER
 from omniweave.media import Audio, Image, Media, Video
 from omniweave.tools.format import (
@@ -47,6 +48,9 @@ class ToolRun:
     all_media: list[Media] = field(default_factory=list)
     malformed: int = 0
     rounds: int = 0
+
+
+OUTGREW = "I have to stop here: the conversation, with the tool results, outgrew my context."
 
 
 def _fmt(value: Any) -> str:
@@ -126,6 +130,10 @@ def run_batch(model, conversations: list[list[dict[str, Any]]], media: list[list
     template = getattr(model.tokenizer, "chat_template", None)
     active = list(range(len(runs)))
     for round_ in range(max_rounds + 1):
+        fits = [i for i in active if _fits(model, runs[i], template)]
+        for i in set(active) - set(fits):  # tool results can outgrow the context: end that run
+            runs[i].text, runs[i].rounds = OUTGREW, round_
+        active = fits
         if not active:
             break
         replies = model.generate([to_template_messages(runs[i].messages, template) for i in active],
@@ -138,6 +146,21 @@ def run_batch(model, conversations: list[list[dict[str, Any]]], media: list[list
                 still.append(i)
         active = still
     return runs
+
+
+def _fits(model, run: ToolRun, template: str | None) -> bool:
+    """Whether the run's conversation so far still fits the LLM's context."""
+    from omniweave.model import normalize_messages
+
+    processor = getattr(model, "processor", None)
+    if processor is None:  # a stand-in without one
+        return True
+    msgs, _ = normalize_messages(to_template_messages(run.messages, template), list(run.all_media))
+    try:
+        processor.encode(msgs, generation_prompt=True)
+    except ContextTooLong:
+        return False
+    return True
 
 
 def _step(run: ToolRun, reply, tools: ToolSet, last: bool) -> bool:

@@ -72,3 +72,21 @@ def test_malformed_and_bounded_rounds():
     loop = Scripted(*[format_call("calculator", {"expression": "1+1"})] * 3)
     run = run_with_tools(loop, [{"role": "user", "content": "again"}], max_rounds=2)
     assert run.rounds == 3 and len(run.results) == 2 and run.text == ""
+
+
+def test_a_run_that_outgrows_the_context_ends_in_words():
+    from omniweave.errors import ContextTooLong
+    from omniweave.tools.runtime import OUTGREW, run_batch
+
+    class Short:  # a processor whose context holds two messages
+        def encode(self, messages, generation_prompt=False):
+            if len(messages) > 2:
+                raise ContextTooLong("too long")
+
+    model = Scripted(format_call("calculator", {"expression": "1+1"}), "short.",
+                     format_call("calculator", {"expression": "2+2"}))
+    model.processor = Short()
+    runs = run_batch(model, [[{"role": "user", "content": "add"}], [{"role": "user", "content": "hi"}]],
+                     tools=ToolSet(registered(["calculator"])), add_system=False)
+    assert runs[0].text == OUTGREW and runs[0].results[0].ok  # its call ran; then it stopped
+    assert runs[1].text == "short."
