@@ -37,7 +37,13 @@ from omniweave.files import atomic_dir
 from omniweave.hub import resolve_path
 from omniweave.llm import PLACEHOLDER, REQUEST, ExtraTokens, TokenLayout, load_llm
 from omniweave.media import Audio, Image, Media, Video, save_media
-from omniweave.perception import InteractivePerception, Prefill, detail_word_loss, prefill, target_loss
+from omniweave.perception import (
+    InteractivePerception,
+    Prefill,
+    detail_word_loss,
+    prefill,
+    target_loss,
+)
 from omniweave.processor import IGNORE, Processor
 from omniweave.projectors import InputProjector, OutputProjector
 
@@ -320,7 +326,7 @@ class AnyToAny(nn.Module):
                 diffusion = diffusion + self.decoders[m].diffusion_loss(pred[sel.to(pred.device)], media)
         losses = {"lm": lm, "l2": l2}
         if len(self.perception) and labels is not None:  # interactive perception (always logged)
-            words = detail_word_loss(pre.details or [], labels)
+            words = detail_word_loss(pre.requests or [], labels)
             losses["detail"] = words if words is not None else hidden.new_zeros(())
         if target_media is not None:
             losses["diffusion"] = diffusion

@@ -27,6 +27,7 @@ states instead (``training.data.RequestStateData``): thousands of steps in minut
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -124,6 +125,15 @@ def request_groups(input_ids: torch.Tensor, cfg: ModelConfig, layout: TokenLayou
     return groups
 
 
+@dataclass(frozen=True)
+class Request:
+    """What pass 1 made of one request group: the LLM's state at its request slot (D,), detached,
+    and for the ``vocabulary`` output the word logits of its K details (K, V)."""
+    group: RequestGroup
+    state: torch.Tensor
+    word_logits: torch.Tensor | None
+
+
 @dataclass
 class Prefill:
     """Input embeddings with every slot filled, and what pass 1 already computed for good: the
@@ -134,10 +144,7 @@ class Prefill:
     start: int = 0
     hidden: torch.Tensor | None = None
     logits: torch.Tensor | None = None
-    # each request group's (row, request position, word logits (K, V) or None)
-    details: list[tuple[int, int, torch.Tensor | None]] | None = None
-    # each request group and the LLM's state at its request slot (D,), detached
-    requests: list[tuple[RequestGroup, torch.Tensor]] | None = None
+    requests: list[Request] | None = None  # one per request group, in the order pass 1 met them
 
 
 def prefill(model: AnyToAny, input_ids: torch.Tensor, embeds: torch.Tensor,
@@ -166,7 +173,7 @@ def prefill(model: AnyToAny, input_ids: torch.Tensor, embeds: torch.Tensor,
         cols = torch.tensor([g.position for g in sel], device=dev)
         token = model.perception[m].request_token.to(embeds.dtype)
         embeds = embeds.index_put((rows, cols), token.expand(len(sel), -1))
-    past, start, kept_hidden, kept_logits, found, requests = None, 0, [], [], [], []
+    past, start, kept_hidden, kept_logits, requests = None, 0, [], [], []
     for rnd in range(max(g.round for g in groups) + 1):
         todo = [g for g in groups if g.round == rnd]
         end = max(g.position for g in todo) + 1
@@ -182,9 +189,8 @@ def prefill(model: AnyToAny, input_ids: torch.Tensor, embeds: torch.Tensor,
             # the state is read, not trained: no gradient reaches the LLM's side of the request
             state = hidden[rows, cols - start].detach()
             details, word_logits = model.perception[m].with_logits(state, feats, words)  # (g, K, D), (g, K, V)
-            found += [(g.row, g.position, None if word_logits is None else word_logits[i])
-                      for i, g in enumerate(sel)]
-            requests += list(zip(sel, state, strict=True))
+            requests += [Request(g, state[i], None if word_logits is None else word_logits[i])
+                         for i, g in enumerate(sel)]
             slots = cols[:, None] + 1 + torch.arange(details.shape[1], device=dev)  # (g, K)
             embeds = embeds.index_put((rows[:, None].expand_as(slots), slots), details.to(embeds.dtype))
         past = out.past_key_values
@@ -193,29 +199,28 @@ def prefill(model: AnyToAny, input_ids: torch.Tensor, embeds: torch.Tensor,
         kept_logits.append(out.logits[:, : final - start])
         start = final
         past.crop(start - past.get_seq_length())  # a negative count: tokens to drop
-    return Prefill(embeds, past, start, torch.cat(kept_hidden, 1), torch.cat(kept_logits, 1), found,
-                   requests)
+    return Prefill(embeds, past, start, torch.cat(kept_hidden, 1), torch.cat(kept_logits, 1), requests)
 
 
-def reply_words(details: list[tuple[int, int, Any]], labels: torch.Tensor, ignore: int = -100
+def reply_words(groups: list[RequestGroup], labels: torch.Tensor, ignore: int = -100
                 ) -> list[set[int]]:
     """The labelled token ids of the reply after each group (up to the row's next group)."""
     by_row: dict[int, list[int]] = {}
-    for r, p, _ in details:
-        by_row.setdefault(r, []).append(p)
+    for g in groups:
+        by_row.setdefault(g.row, []).append(g.position)
     out = []
-    for r, p, _ in details:
-        nxt = min([q for q in by_row[r] if q > p], default=labels.shape[1])
-        span = labels[r, p + 1:nxt]
+    for g in groups:
+        nxt = min([q for q in by_row[g.row] if q > g.position], default=labels.shape[1])
+        span = labels[g.row, g.position + 1:nxt]
         out.append(set(span[span != ignore].tolist()))
     return out
 
 
-def rarest(reply: set[int], count: dict[int, int], total: int, vocab: int) -> list[int]:
+def rarest(reply: set[int], count: Counter[int], total: int, vocab: int) -> list[int]:
     """The reply's words that the fewest replies contain (of ``total``); none if all are in all."""
-    ids = [w for w in reply if w < vocab and count.get(w, 0) < total]
-    least = min((count.get(w, 0) for w in ids), default=0)
-    return sorted(w for w in ids if count.get(w, 0) == least)
+    ids = [w for w in reply if w < vocab and count[w] < total]
+    least = min((count[w] for w in ids), default=0)
+    return sorted(w for w in ids if count[w] == least)
 
 
 def target_loss(word_logits: torch.Tensor, targets: list[list[int]]) -> torch.Tensor:
@@ -224,8 +229,8 @@ def target_loss(word_logits: torch.Tensor, targets: list[list[int]]) -> torch.Te
     return torch.stack([-torch.log(probs[i, t] + 1e-9).mean() for i, t in enumerate(targets)]).mean()
 
 
-def detail_word_loss(details: list[tuple[int, int, torch.Tensor | None]], labels: torch.Tensor,
-                     ignore: int = -100) -> torch.Tensor | None:
+def detail_word_loss(requests: list[Request], labels: torch.Tensor, ignore: int = -100
+                     ) -> torch.Tensor | None:
     """An auxiliary loss for ``vocabulary`` details: the K soft words of each group should hold
     the most informative word of the reply that follows it (its labelled tokens up to the row's
     next group): the word that the fewest of the batch's replies contain. "it", "is", "a" and
@@ -235,18 +240,13 @@ def detail_word_loss(details: list[tuple[int, int, torch.Tensor | None]], labels
 
     It gives the interaction module a direct signal, as BLIP-2's Q-Former gets one before it
     meets the LLM, besides the language-model loss that reaches it through the frozen LLM."""
-    groups = [(r, p, w) for r, p, w in details if w is not None]
-    if len(groups) < 2:
+    replies = reply_words([r.group for r in requests], labels, ignore)  # every group bounds a reply
+    scored = [(r.word_logits, reply) for r, reply in zip(requests, replies, strict=True)
+              if r.word_logits is not None]
+    if len(scored) < 2:
         return None
-    replies = reply_words(details, labels, ignore)
-    replies = [w for w, (_, _, lg) in zip(replies, details, strict=True) if lg is not None]
-    count: dict[int, int] = {}
-    for reply in replies:
-        for w in reply:
-            count[w] = count.get(w, 0) + 1
-    picked = [(lg, rarest(reply, count, len(replies), lg.shape[-1]))
-              for (_, _, lg), reply in zip(groups, replies, strict=True)]
-    picked = [(lg, t) for lg, t in picked if t]
+    count = Counter(w for _, reply in scored for w in reply)
+    picked = [(lg, t) for lg, reply in scored if (t := rarest(reply, count, len(scored), lg.shape[-1]))]
     if not picked:
         return None
     return target_loss(torch.stack([lg for lg, _ in picked]), [t for _, t in picked])

@@ -9,7 +9,7 @@ from omniweave.errors import InputError
 from omniweave.llm import PLACEHOLDER, REQUEST
 from omniweave.model import AnyToAny
 from omniweave.nano import scenes, world
-from omniweave.perception import detail_word_loss, request_groups
+from omniweave.perception import Request, RequestGroup, detail_word_loss, request_groups
 
 
 @pytest.fixture(scope="module")
@@ -204,8 +204,10 @@ def test_the_detail_loss_targets_each_replys_rarest_word():
     right = [(0, 0, logits_on(20, 20)), (1, 0, logits_on(21, 21)), (2, 0, logits_on(22, 22))]
     common = [(0, 0, logits_on(10, 11)), (1, 0, logits_on(10, 11)), (2, 0, logits_on(22, 22))]
     swapped = [(0, 0, logits_on(21, 21)), (1, 0, logits_on(20, 20)), (2, 0, logits_on(22, 22))]
-    loss = {name: float(detail_word_loss(d, labels, ignore))
+    def requests(rows):  # (row, request position, word logits) -> what pass 1 records
+        return [Request(RequestGroup(r, p, "image", r, 0), torch.zeros(4), lg) for r, p, lg in rows]
+    loss = {name: float(detail_word_loss(requests(d), labels, ignore))
             for name, d in [("right", right), ("common", common), ("swapped", swapped)]}
     assert loss["right"] < 1e-3 < loss["common"] and loss["common"] == pytest.approx(loss["swapped"])
-    assert detail_word_loss(right[:1], labels, ignore) is None  # nothing to compare with
-    assert detail_word_loss([(0, 0, None), (1, 0, None)], labels, ignore) is None  # not vocabulary
+    assert detail_word_loss(requests(right[:1]), labels, ignore) is None  # nothing to compare with
+    assert detail_word_loss(requests([(0, 0, None), (1, 0, None)]), labels, ignore) is None  # not vocabulary

@@ -8,7 +8,9 @@ stage-2 L2 targets, are cached the same way (``omniweave data embed`` fills that
 from __future__ import annotations
 
 import hashlib
+import importlib
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,33 +51,26 @@ def _nano_pairs(data_dir: Path, seed: int) -> list[Path]:
     return files
 
 
-def _nano_instructions(data_dir: Path, seed: int) -> Path:
-    from omniweave.data.nano import write_nano_data
+# each generated conversation source: its folder, record count, what it holds, its writer
+# (module, function; imported on first use)
+_NANO_CONVERSATIONS = {
+    "nano:instructions": ("instructions", NANO_INSTRUCTIONS, "instruction conversations",
+                          ("omniweave.data.nano", "write_nano_data")),
+    # two-shape scene questions + single-shape image questions
+    "nano:scenes": ("scenes", NANO_SCENES, "scene conversations",
+                    ("omniweave.data.scenes", "write_scene_data")),
+    # tool calls, tool results, direct answers
+    "nano:tools": ("tools", NANO_TOOLS, "tool-use conversations", ("omniweave.data.tools", "write_tool_data")),
+}
 
-    path = data_dir / "instructions" / "train.json"
+
+def _nano_conversations(source: str, data_dir: Path, seed: int) -> Path:
+    """The conversation file of a generated ``nano:`` source, written on first use."""
+    folder, n, what, (module, writer) = _NANO_CONVERSATIONS[source]
+    path = data_dir / folder / "train.json"
     if not path.exists():
-        print(f"writing {NANO_INSTRUCTIONS} nano instruction conversations to {path.parent}")
-        write_nano_data(path.parent, NANO_INSTRUCTIONS, seed, split="train")
-    return path
-
-
-def _nano_scenes(data_dir: Path, seed: int) -> Path:
-    from omniweave.data.scenes import write_scene_data
-
-    path = data_dir / "scenes" / "train.json"
-    if not path.exists():
-        print(f"writing {NANO_SCENES} nano scene conversations to {path.parent}")
-        write_scene_data(path.parent, NANO_SCENES, seed, split="train")
-    return path
-
-
-def _nano_tools(data_dir: Path, seed: int) -> Path:
-    from omniweave.data.tools import write_tool_data
-
-    path = data_dir / "tools" / "train.json"
-    if not path.exists():
-        print(f"writing {NANO_TOOLS} nano tool-use conversations to {path.parent}")
-        write_tool_data(path.parent, NANO_TOOLS, seed, split="train")
+        print(f"writing {n} nano {what} to {path.parent}")
+        getattr(importlib.import_module(module), writer)(path.parent, n, seed, split="train")
     return path
 
 
@@ -115,12 +110,8 @@ def load_examples(stage: StageConfig, data_dir: Path, seed: int = 0) -> list[Exa
         if source == "nano:pairs":
             for path in _nano_pairs(data_dir, seed):
                 examples += _pairs(path, stage.pair_task, rng)
-        elif source == "nano:instructions":
-            examples += _conversations(_nano_instructions(data_dir, seed))
-        elif source == "nano:scenes":  # two-shape scene questions + single-shape image questions
-            examples += _conversations(_nano_scenes(data_dir, seed))
-        elif source == "nano:tools":  # tool calls, tool results, direct answers (omniweave.data.tools)
-            examples += _conversations(_nano_tools(data_dir, seed))
+        elif source in _NANO_CONVERSATIONS:
+            examples += _conversations(_nano_conversations(source, data_dir, seed))
         else:
             path = Path(source)
             if not path.is_file():
@@ -359,13 +350,10 @@ class RequestStateData:
                 pre = model._splice(b["input_ids"], b["media"], b["attention_mask"])
                 if not pre.requests:
                     continue
-                replies = reply_words(pre.details, b["labels"])
-                found += [(g.modality, state, b["media"][g.modality][g.medium], reply)
-                          for (g, state), reply in zip(pre.requests, replies, strict=True) if g.round == 0]
-        count: dict[int, int] = {}
-        for *_, reply in found:
-            for w in reply:
-                count[w] = count.get(w, 0) + 1
+                replies = reply_words([r.group for r in pre.requests], b["labels"])
+                found += [(r.group.modality, r.state, b["media"][r.group.modality][r.group.medium], reply)
+                          for r, reply in zip(pre.requests, replies, strict=True) if r.group.round == 0]
+        count = Counter(w for *_, reply in found for w in reply)
         self.items = [(m, state, feats, t) for m, state, feats, reply in found
                       if (t := rarest(reply, count, len(found), vocab))]
         if not self.items:
