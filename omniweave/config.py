@@ -131,6 +131,8 @@ class LoraConfig:
     alpha: int = 16
     dropout: float = 0.0
     target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
+    # whole modules trained beside the adapter and saved in it (peft), e.g. embed_tokens, lm_head
+    modules_to_save: list[str] = field(default_factory=list)
 
 
 @dataclass

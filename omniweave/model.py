@@ -183,23 +183,31 @@ class AnyToAny(nn.Module):
         model.trained_stages = list(meta.get("stages", []))
         return model.eval()
 
-    def trained_state(self) -> dict[str, torch.Tensor]:
-        """What omniweave adds to the base components (LoRA is saved beside, by peft)."""
-        return {k: v for k, v in self.state_dict().items()
+    def trained_state(self, state_dict: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+        """What omniweave adds to the base components (LoRA is saved beside, by peft), from
+        ``state_dict`` (a full one, e.g. gathered from sharded ranks) or the model's own."""
+        state = self.state_dict() if state_dict is None else state_dict
+        return {k: v for k, v in state.items()
                 if k.split(".")[0] in ("extra", "input_projectors", "output_projectors", "perception")}
 
     def save_pretrained(self, out: str | Path, dtype: torch.dtype | None = None,
-                        extra_meta: dict | None = None) -> Path:
-        """Write config + trained weights (+ LoRA adapter) into ``out``, atomically."""
+                        extra_meta: dict | None = None,
+                        state_dict: dict[str, torch.Tensor] | None = None) -> Path:
+        """Write config + trained weights (+ LoRA adapter) into ``out``, atomically.
+
+        Under FSDP or DeepSpeed ZeRO-3 this process holds only shards: pass the full
+        ``state_dict`` (``accelerator.get_state_dict(model)``, gathered on every rank)."""
         with atomic_dir(Path(out)) as tmp:
             meta = {"omniweave_version": __version__, "preset": self.cfg.name,
                     "config": to_dict(self.cfg), **(extra_meta or {})}
             (tmp / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n")
             state = {k: v.detach().to("cpu", dtype or v.dtype).contiguous()
-                     for k, v in self.trained_state().items()}
+                     for k, v in self.trained_state(state_dict).items()}
             save_file(state, tmp / WEIGHTS_FILE)
             if self.lora_enabled:
-                self.llm.save_pretrained(tmp / LORA_DIR)
+                llm_state = None if state_dict is None else {
+                    k[len("llm."):]: v for k, v in state_dict.items() if k.startswith("llm.")}
+                self.llm.save_pretrained(tmp / LORA_DIR, state_dict=llm_state)
         return Path(out)
 
     # ------------------------------------------------------------ trainable parts
@@ -218,7 +226,7 @@ class AnyToAny(nn.Module):
                     raise InputError(f"trainable.{part}: lora applies to the llm only")
                 self.enable_lora(stage)
                 for name, p in self.llm.named_parameters():
-                    p.requires_grad_("lora_" in name)
+                    p.requires_grad_("lora_" in name or "modules_to_save" in name)
             else:
                 parts[part].requires_grad_(True)
         if self.cfg.llm.gradient_checkpointing:
@@ -226,21 +234,48 @@ class AnyToAny(nn.Module):
         return [p for p in self.parameters() if p.requires_grad]
 
     def enable_lora(self, stage: StageConfig) -> None:
-        if self.lora_enabled:
-            return
+        """Wrap the LLM in the stage's LoRA adapter. A model that has one already (a checkpoint
+        from an earlier stage) keeps it; when the stage asks for more target modules or
+        ``modules_to_save``, the adapter widens: same rank, the trained weights kept, the new
+        targets starting at zero (the model's output unchanged until they train)."""
         from peft import LoraConfig, get_peft_model
 
         lc = stage.lora
-        if getattr(self.llm, "is_loaded_in_4bit", False) or getattr(self.llm, "is_loaded_in_8bit", False):
-            from peft import prepare_model_for_kbit_training
+        targets, save = list(lc.target_modules), list(lc.modules_to_save)
+        if self.lora_enabled:
+            have = self.llm.peft_config["default"]
+            old_targets, old_save = set(have.target_modules), set(have.modules_to_save or [])
+            if set(targets) <= old_targets and set(save) <= old_save:
+                return
+            r, alpha, dropout = have.r, have.lora_alpha, have.lora_dropout
+            targets = sorted(old_targets | set(targets))
+            save = sorted(old_save | set(save))
+            kept = {k: v.detach().clone() for k, v in self.llm.state_dict().items()
+                    if "lora_" in k or "modules_to_save" in k}
+            base = self.llm.unload()
+        else:
+            r, alpha, dropout, kept, base = lc.r, lc.alpha, lc.dropout, {}, self.llm
+            if getattr(base, "is_loaded_in_4bit", False) or getattr(base, "is_loaded_in_8bit", False):
+                from peft import prepare_model_for_kbit_training
 
-            self.llm = prepare_model_for_kbit_training(
-                self.llm, use_gradient_checkpointing=self.cfg.llm.gradient_checkpointing)
+                base = prepare_model_for_kbit_training(
+                    base, use_gradient_checkpointing=self.cfg.llm.gradient_checkpointing)
+        both = sorted(set(targets) & set(save))
+        if both:
+            raise InputError(f"lora: {both[0]} is both a LoRA target and a module to save whole; "
+                             "list it in one of target_modules and modules_to_save")
         with warnings.catch_warnings():  # peft calls a transformers API deprecated for v6
             warnings.simplefilter("ignore", FutureWarning)
-            self.llm = get_peft_model(self.llm, LoraConfig(
-                r=lc.r, lora_alpha=lc.alpha, lora_dropout=lc.dropout,
-                target_modules=list(lc.target_modules), task_type="CAUSAL_LM"))
+            self.llm = get_peft_model(base, LoraConfig(
+                r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets,
+                modules_to_save=save or None, task_type="CAUSAL_LM"))
+        if kept:
+            state = self.llm.state_dict()
+            missing = sorted(set(kept) - set(state))
+            if missing:
+                raise InputError(f"widening the LoRA adapter lost {missing[0]}")
+            state.update(kept)
+            self.llm.load_state_dict(state)
         self.lora_enabled = True
 
     # ------------------------------------------------------------ the one splice

@@ -105,3 +105,42 @@ def test_a_rows_reply_does_not_depend_on_its_batch(trained_model):
     assert (both[1].media[0].pixels == alone.media[0].pixels).all()
     with pytest.raises(InputError, match="1 seeds for 2 conversations"):
         trained_model.generate([play, draw], seed=[3])
+
+
+def test_a_wider_stage_lora_widens_the_adapter_and_keeps_its_weights():
+    """A stage asking for more LoRA targets than the checkpoint's adapter has widens it: the
+    trained weights stay, the new targets start at zero, ``modules_to_save`` train whole."""
+    import torch
+
+    from omniweave.config import LoraConfig, StageConfig
+    from omniweave.nano.components import WEIGHTS_DIR
+
+    model = AnyToAny.from_pretrained(WEIGHTS_DIR / "any-to-any")
+    ids = torch.tensor([[1, 40, 41, 42, 43]])
+    before = model.llm(input_ids=ids).logits
+    stage = StageConfig(trainable={"llm": "lora"}, lora=LoraConfig(
+        r=16, alpha=32, target_modules=["q_proj", "up_proj"], modules_to_save=["embed_tokens"]))
+    params = model.set_trainable(stage)
+    cfg = model.llm.peft_config["default"]
+    assert {"q_proj", "v_proj", "up_proj"} <= set(cfg.target_modules) and cfg.modules_to_save == ["embed_tokens"]
+    torch.testing.assert_close(model.llm(input_ids=ids).logits, before)
+    names = {n for n, p in model.llm.named_parameters() if p.requires_grad}
+    assert any("up_proj.lora_A" in n for n in names)
+    assert any("embed_tokens.modules_to_save" in n for n in names)
+    assert len(params) == len(names)
+
+
+def test_saving_from_a_full_state_dict_matches_saving_the_model(tmp_path):
+    """What the trainer does under FSDP / ZeRO-3: save from a gathered state dict."""
+    from safetensors.torch import load_file
+
+    from omniweave.nano.components import WEIGHTS_DIR
+
+    model = AnyToAny.from_pretrained(WEIGHTS_DIR / "any-to-any")
+    model.save_pretrained(tmp_path / "own")
+    full = {k: v.clone() for k, v in model.state_dict().items()}
+    model.save_pretrained(tmp_path / "gathered", state_dict=full)
+    for rel in ("model.safetensors", "lora/adapter_model.safetensors"):
+        a, b = load_file(tmp_path / "own" / rel), load_file(tmp_path / "gathered" / rel)
+        assert a.keys() == b.keys() and a
+        assert all(torch.equal(a[k], b[k]) for k in a)

@@ -15,8 +15,9 @@ built-in tools, shuffled, sometimes a subset that still holds the needed one). T
   no tool applies.
 - ``plain``: ordinary nano tasks without a tool list (so the model keeps its old behaviour).
 
-Phrasings come in two disjoint sets: ``train`` and ``eval`` (held out). Tool results in the data
-are computed by the tools themselves on the rendered media, so they are what the runtime returns.
+Phrasings (``omniweave.data.tool_phrases``): ``train`` from a grammar, ``eval`` and ``eval2`` held
+out. Tool results in the data are computed by the tools themselves on the rendered media, so they
+are what the runtime returns.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import numpy as np
 from omniweave.data.conversations import PLACEHOLDERS, save_conversations
 from omniweave.data.nano import _MAKERS as NANO_MAKERS
 from omniweave.data.nano import _Builder
+from omniweave.data.tool_phrases import phrases
 from omniweave.files import atomic_dir
 from omniweave.media import Media, save_media
 from omniweave.nano import text as T
@@ -51,62 +53,13 @@ NEEDED = {"pitch": ["pitch_hz"], "pulses": ["pulse_count"], "centroid": ["centro
           "reverse": ["reverse_video"]}
 SUFFIX = {"image": ".png", "audio": ".wav", "video": ".mp4"}
 
-# ---------------------------------------------------------------- phrasings: (train, eval)
-PHRASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "pitch": (("how many hertz is this tone?", "what is the pitch of this sound in hertz?",
-               "measure the frequency of this tone.", "what frequency is this sound?",
-               "tell me the pitch in hz.", "what is the exact pitch of this tone?",
-               "find the frequency of the sound in hertz."),
-              ("how many hz is this sound?", "what's the frequency of this tone in hertz?",
-               "measure the pitch of this sound.", "give me the exact frequency of the tone.")),
-    "pulses": (("how many pulses are in this sound?", "count the pulses in this tone.",
-                "how many beeps does this sound have?", "count the beeps.",
-                "how many times does this tone pulse?"),
-               ("how many pulses does this tone have?", "count how many beeps there are.",
-                "tell me the number of pulses in the sound.")),
-    "centroid": (("what is the centroid of the shape?", "where exactly is the center of the shape in pixels?",
-                  "give me the pixel coordinates of the shape's centre.", "find the centroid of the shape.",
-                  "what are the exact coordinates of the shape?"),
-                 ("what is the exact centre of the shape in pixels?", "compute the centroid of the shape.",
-                  "where is the shape's centroid?")),
-    "mirror": (("mirror this image.", "flip the image left to right.", "mirror the picture.",
-                "flip this picture horizontally.", "give me a mirror image of this."),
-               ("make a mirrored copy of the image.", "flip it horizontally.",
-                "mirror this picture please.")),
-    "recolor": (("recolor the shape {c}.", "make the shape {c} with the recolor tool.",
-                 "paint the shape {c}.", "recolor this image to {c}.", "change the shape's color to {c}."),
-                ("color the shape {c}.", "repaint this image in {c}.", "turn the shape {c}.")),
-    "reverse": (("play this video backwards.", "reverse this video.", "reverse the clip.",
-                 "play the clip in reverse."),
-                ("run this video backwards.", "give me the clip reversed.", "reverse the video please.")),
-    "calc": (("what is {e}?", "compute {e}.", "calculate {e}.", "how much is {e}?"),
-             ("work out {e}.", "what does {e} come to?", "evaluate {e}.")),
-    "chain_mr": (("mirror this image and then paint the shape {c}.", "flip it left to right, then recolor it {c}.",
-                  "mirror the picture and make the shape {c}."),
-                 ("flip the image horizontally and color the shape {c}.",
-                  "make a mirrored copy and repaint it {c}.")),
-    "chain_pp": (("what is the pitch in hertz and how many pulses are there?",
-                  "measure the frequency and count the pulses."),
-                 ("tell me the frequency in hz and the number of beeps.",)),
-    "refuse_image": (("rotate this image by 90 degrees.", "blur this picture.", "crop the image.",
-                      "what is the weight of this shape in grams?", "print this picture."),
-                     ("rotate the shape 45 degrees.", "sharpen this image.",
-                      "how much does this shape weigh?")),
-    "refuse_audio": (("how loud is this sound in decibels?", "translate this tone into french.",
-                      "add an echo to this sound."),
-                     ("what is the loudness in decibels?", "add reverb to this sound.")),
-    "refuse_text": (("what is the weather today?", "send an email to my friend.",
-                     "book a table for two."),
-                    ("what will the weather be tomorrow?", "order me a pizza.")),
-}
 REFUSALS = ("none of my tools can do that.", "no tool applies to that, sorry.",
             "i have no tool for that.")
 _OPS_TRAIN = (("plus", "+"), ("minus", "-"), ("times", "*"), ("divided by", "/"))
 
 
 def _phrase(rng: random.Random, key: str, split: str, **fmt: str) -> str:
-    train, held = PHRASES[key]
-    return T._style(rng, T._pick(rng, held if split == "eval" else train).format(**fmt))
+    return T._style(rng, T._pick(rng, phrases(key, split)).format(**fmt))
 
 
 def _arith(rng: random.Random, split: str) -> tuple[str, str]:

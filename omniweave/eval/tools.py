@@ -1,7 +1,7 @@
 """Tool use on held-out ShapeWorld: ``python -m omniweave.eval.tools --model DIR [--n 900]``.
 
-Cases come from ``omniweave.data.tools`` with the held-out phrasings (split ``eval``) and media
-seeds no training set uses; each runs through ``omniweave.tools.runtime`` (the model calls, the
+Cases come from ``omniweave.data.tools`` with held-out phrasings (``--split eval``, or the second
+set ``eval2``) and media seeds no training set uses; each runs through ``omniweave.tools.runtime`` (the model calls, the
 runtime executes, the model answers). Figures (Tool_LMM's, plus the end task):
 
 - tool choice: cases that need tools whose calls name exactly the expected tools, in order;
@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from omniweave.data.tool_phrases import HELD_OUT
 from omniweave.data.tools import iter_tool_examples
 from omniweave.nano import judges, world
 from omniweave.tools import builtin as B
@@ -85,9 +86,9 @@ def _mask_centroid(image) -> tuple[float, float]:
     return float(xs.mean()), float(ys.mean())
 
 
-def build_cases(n: int, seed: int = EVAL_SEED) -> list[Case]:
+def build_cases(n: int, seed: int = EVAL_SEED, split: str = "eval") -> list[Case]:
     cases = []
-    for record, media, _made in iter_tool_examples(n, seed, split="eval", mix=EVAL_MIX):
+    for record, media, _made in iter_tool_examples(n, seed, split=split, mix=EVAL_MIX):
         turns = record["conversations"]
         system = turns[0]["value"] if turns[0]["from"] == "system" else ""
         first = next(t for t in turns if t["from"] == "human")
@@ -144,8 +145,9 @@ def _judge(case: Case, run) -> bool:
     return not run.results  # none: answered without a tool
 
 
-def evaluate(model, n: int = 900, batch: int = 16, open_set: int = 60, progress: bool = True) -> dict:
-    cases = build_cases(n)
+def evaluate(model, n: int = 900, batch: int = 16, open_set: int = 60, progress: bool = True,
+             split: str = "eval") -> dict:
+    cases = build_cases(n, split=split)
     tools = ToolSet(registered(B.BUILTIN))
     runs = []
     for i in range(0, len(cases), batch):
@@ -256,13 +258,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=900)
     p.add_argument("--open-set", type=int, default=60)
     p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--split", default="eval", choices=sorted(HELD_OUT),
+                   help="the held-out phrase set (omniweave.data.tool_phrases)")
     p.add_argument("--json", default=None, help="also write the figures here")
     args = p.parse_args(argv)
     from omniweave.model import AnyToAny
 
     model = AnyToAny.from_pretrained(args.model)
     t0 = time.time()
-    s = evaluate(model, args.n, args.batch, args.open_set)
+    s = evaluate(model, args.n, args.batch, args.open_set, split=args.split)
     s["seconds"] = round(time.time() - t0, 1)
     print(table(s))
     if args.json:

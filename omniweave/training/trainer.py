@@ -6,8 +6,10 @@ gives DDP/FSDP/DeepSpeed). Each micro-step draws one global batch of ``batch_siz
 examples, the same on every process, and each process takes its own slice; an optimiser step
 accumulates ``gradient_accumulation_steps`` of them, in ``mixed_precision``. The logged losses are
 the global batch's. Every ``checkpoint_every`` steps the trained weights and
-the optimiser state go to ``<output>/checkpoint`` atomically; a run that finds one resumes from
-it. Losses go to ``<output>/losses.csv``; the finished stage is ``<output>`` itself, loadable with
+the optimiser state go to ``<output>/checkpoint`` (the weights atomically, the loop state last); a
+run that finds one resumes from it. Under FSDP or ZeRO-3 the weights are gathered from every rank
+(``accelerator.get_state_dict``) and the sharded optimiser state goes through
+``accelerator.save_state`` / ``load_state``. Losses go to ``<output>/losses.csv``; the finished stage is ``<output>`` itself, loadable with
 ``AnyToAny.from_pretrained``.
 """
 
@@ -34,6 +36,7 @@ from omniweave.training.schedule import warmup_cosine
 
 CHECKPOINT = "checkpoint"
 STATE_FILE = "trainer_state.pt"
+SHARDED_STATE = "sharded"  # accelerate.save_state under FSDP / ZeRO-3: every rank's optimiser shard
 LOSSES = "losses.csv"
 
 
@@ -94,14 +97,18 @@ def train_stage(cfg: ModelConfig, stage_name: str, output: str | Path, *,
     # N processes x batch_size is the same batch one process draws with N x batch_size
     rng = random.Random(seed)
     world, rank, bs = accelerator.num_processes, accelerator.process_index, stage.batch_size
+    sharded = _sharded(accelerator)
     if resume is not None:
         state = torch.load(resume / STATE_FILE, weights_only=False)
-        opt.load_state_dict(state["optimizer"])
+        if not sharded:  # sharded optimiser state comes back through accelerate, below
+            opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         rng.setstate(state["rng"])
         start = state["step"]
         print(f"resuming stage {stage_name} at step {start} from {resume}")
     model, opt = accelerator.prepare(model, opt)
+    if resume is not None and sharded:
+        accelerator.load_state(str(resume / SHARDED_STATE))
     core: AnyToAny = accelerator.unwrap_model(model)
     core.train()
     output.mkdir(parents=True, exist_ok=True)
@@ -143,17 +150,27 @@ def train_stage(cfg: ModelConfig, stage_name: str, output: str | Path, *,
         if accelerator.is_main_process:
             _append_log(log_path, step + 1, last, sched.get_last_lr()[0])
         done = step + 1
-        if done % stage.checkpoint_every == 0 and done < total and accelerator.is_main_process:
-            _checkpoint(core, ckpt, opt, sched, rng, done, stage_name)
+        if done % stage.checkpoint_every == 0 and done < total:
+            full = _gathered(accelerator, model)  # every rank takes part in the gather
+            if accelerator.is_main_process:
+                core.save_pretrained(ckpt, extra_meta={"checkpoint_step": done, "stage": stage_name},
+                                     state_dict=full)
+            if sharded:  # each rank writes its optimiser shard
+                accelerator.wait_for_everyone()
+                accelerator.save_state(str(ckpt / SHARDED_STATE))
+            if accelerator.is_main_process:  # written last: a checkpoint without it is not resumed
+                _trainer_state(ckpt, None if sharded else opt, sched, rng, done)
+            accelerator.wait_for_everyone()
     seconds = time.time() - t0
     core.eval()
     summary = {"stage": stage_name, "steps": total, "trainable_parameters": n_trainable,
                "seconds": round(seconds, 1),
                "steps_per_second": round((total - start) / max(seconds, 1e-9), 3),
                "final_losses": last, "examples": len(data)}
+    full = _gathered(accelerator, model)
     if accelerator.is_main_process:
         stages_done = _stages_done(init) + [stage_name]
-        _save_final(core, output, {"stages": stages_done, "last_stage": summary})
+        _save_final(core, output, {"stages": stages_done, "last_stage": summary}, full)
         shutil.rmtree(ckpt, ignore_errors=True)
     accelerator.wait_for_everyone()
     return summary
@@ -196,10 +213,25 @@ def _stages_done(init: str | Path | None) -> list[str]:
     return json.loads((Path(init) / CONFIG_FILE).read_text()).get("stages", [])
 
 
-def _save_final(model: AnyToAny, output: Path, meta: dict) -> None:
+def _sharded(accelerator) -> bool:
+    """Whether parameters are sharded across processes (FSDP, DeepSpeed ZeRO-3)."""
+    from accelerate.utils import DistributedType
+
+    ds = accelerator.state.deepspeed_plugin
+    return accelerator.distributed_type == DistributedType.FSDP or (ds is not None and ds.zero_stage == 3)
+
+
+def _gathered(accelerator, model) -> dict[str, torch.Tensor] | None:
+    """The full state dict when parameters are sharded: every rank must call this, and the main
+    process gets the whole model. ``None`` otherwise: the unwrapped model on the main process
+    already holds everything."""
+    return accelerator.get_state_dict(model) if _sharded(accelerator) else None
+
+
+def _save_final(model: AnyToAny, output: Path, meta: dict, state_dict: dict | None = None) -> None:
     """The finished stage's files land in ``output`` beside its log."""
     tmp = output.with_name(output.name + ".final")
-    model.save_pretrained(tmp, extra_meta=meta)
+    model.save_pretrained(tmp, extra_meta=meta, state_dict=state_dict)
     for item in tmp.iterdir():
         target = output / item.name
         if target.is_dir():
@@ -208,12 +240,11 @@ def _save_final(model: AnyToAny, output: Path, meta: dict) -> None:
     tmp.rmdir()
 
 
-def _checkpoint(model: AnyToAny, ckpt: Path, opt, sched, rng: random.Random, step: int,
-                stage: str) -> None:
-    model.save_pretrained(ckpt, extra_meta={"checkpoint_step": step, "stage": stage})
+def _trainer_state(ckpt: Path, opt, sched, rng: random.Random, step: int) -> None:
+    """The loop's own state; the optimiser's too unless accelerate saved it sharded."""
     with atomic_path(ckpt / STATE_FILE) as tmp:
-        torch.save({"optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                    "rng": rng.getstate(), "step": step}, tmp)
+        torch.save({"optimizer": opt.state_dict() if opt is not None else None,
+                    "scheduler": sched.state_dict(), "rng": rng.getstate(), "step": step}, tmp)
 
 
 def _to(batch: dict, device: torch.device) -> dict:

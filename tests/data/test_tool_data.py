@@ -1,7 +1,8 @@
 import json
 
 from omniweave.data.conversations import load_conversations
-from omniweave.data.tools import PHRASES, iter_tool_examples, write_tool_data
+from omniweave.data.tool_phrases import FRAMES, HELD_OUT, expand, near, phrases
+from omniweave.data.tools import iter_tool_examples, write_tool_data
 from omniweave.media import load_media
 from omniweave.nano import judges
 from omniweave.tools.format import parse_calls
@@ -33,9 +34,22 @@ def test_written_data_loads_and_results_are_the_tools(tmp_path):
             assert turns[0].role == "system" and turns[0].text.startswith("tools: ")
 
 
-def test_held_out_phrasings_are_disjoint_and_used():
-    for train, held in PHRASES.values():
-        assert not set(train) & set(held)
-    users = [r["conversations"][1]["value"] for r, _, _ in iter_tool_examples(200, 1, split="eval")
-             if r["task"] == "pitch"]
-    assert users and all(any(h.rstrip(".?") in u.lower() for h in PHRASES["pitch"][1]) for u in users)
+def test_held_out_phrasings_are_far_from_training_and_used():
+    for key in FRAMES:
+        train = phrases(key, "train")
+        assert len(train) >= 10
+        for split in HELD_OUT:
+            for h in phrases(key, split):
+                assert not any(near(t, h) for t in train), (key, h)
+    for split in HELD_OUT:
+        users = [r["conversations"][1]["value"] for r, _, _ in iter_tool_examples(200, 1, split=split)
+                 if r["task"] == "pitch"]
+        assert users and all(any(h.rstrip(".?") in u.lower() for h in phrases("pitch", split)) for u in users)
+
+
+def test_near_counts_word_edits_and_slots():
+    assert near("color the shape {c}.", "paint the shape {c}")  # one swap in four words
+    assert not near("paint the figure {c}.", "color the shape {c}.")
+    assert not near("compute {e}.", "evaluate {e}.")  # short: only identical is near
+    assert near("what is the pitch of this sound in hertz?", "what is the frequency of the sound in hertz")
+    assert expand("{mv} it") == ["mirror it", "flip it", "reflect it"]
