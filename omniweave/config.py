@@ -118,6 +118,9 @@ class LLMConfig:
     load_in_4bit: bool = False  # bitsandbytes quantisation (needs CUDA and bitsandbytes)
     load_in_8bit: bool = False
     attn_implementation: str = ""  # e.g. sdpa, flash_attention_2; empty: the transformers default
+    # numbers read one digit per token, as Llama's and Qwen's tokenizers split them (the nano
+    # tokenizer merges "440" into one token; copying numbers then means learning each one)
+    split_digits: bool = False
 
 
 Trainable = Literal["frozen", "full", "lora"]

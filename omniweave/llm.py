@@ -89,7 +89,25 @@ def load_llm(cfg: LLMConfig, device: str = "cpu") -> tuple[PreTrainedModel, PreT
         tokenizer.chat_template = VICUNA_TEMPLATE
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token if tokenizer.eos_token is not None else tokenizer.unk_token
+    if cfg.split_digits:
+        split_digits(tokenizer)
     return model.eval().requires_grad_(False), tokenizer
+
+
+def split_digits(tokenizer) -> None:
+    """Make a fast tokenizer read numbers one digit per token (before its own pre-tokenizer):
+    "467" becomes 4, 6, 7 whatever merges its vocabulary holds. Text without digits tokenizes
+    as before."""
+    from tokenizers import pre_tokenizers
+
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        raise InputError("llm.split_digits needs a fast (tokenizers-backed) tokenizer")
+    digits = pre_tokenizers.Digits(individual_digits=True)
+    old = backend.pre_tokenizer
+    if "Digits(individual_digits=True)" in str(old):
+        return
+    backend.pre_tokenizer = digits if old is None else pre_tokenizers.Sequence([digits, old])
 
 
 @dataclass(frozen=True)

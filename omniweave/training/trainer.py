@@ -29,6 +29,7 @@ from tqdm import tqdm
 from omniweave.config import ModelConfig
 from omniweave.errors import InputError
 from omniweave.files import atomic_path
+from omniweave.llm import split_digits
 from omniweave.model import CONFIG_FILE, AnyToAny
 from omniweave.processor import IGNORE
 from omniweave.training.data import HiddenStateData, RequestStateData, StageData, load_examples
@@ -50,6 +51,9 @@ def _build_model(cfg: ModelConfig, init: Path | None, resume_from: Path | None) 
     if init is not None:
         model = AnyToAny.from_pretrained(init, preset=cfg.name)
         model.cfg.stages = cfg.stages
+        if cfg.llm.split_digits and not model.cfg.llm.split_digits:  # asked for by this run
+            model.cfg.llm.split_digits = True
+            split_digits(model.tokenizer)
         return model
     return AnyToAny.from_config(cfg)
 
