@@ -45,9 +45,10 @@ from omniweave.tools.registry import registered
 
 TOOL_TASKS = ("pitch", "pulses", "centroid", "calc", "mirror", "recolor", "reverse", "chain",
               "none", "refuse", "plain")
-TOOLS_MIX = {"pitch": 0.1, "pulses": 0.08, "centroid": 0.08, "calc": 0.08, "mirror": 0.08,
-             "recolor": 0.1, "reverse": 0.08, "chain": 0.08, "none": 0.17, "refuse": 0.05,
-             "plain": 0.1}
+# calc and centroid weigh more: copying numbers is what the nano LLM learns slowest
+TOOLS_MIX = {"pitch": 0.08, "pulses": 0.07, "centroid": 0.1, "calc": 0.15, "mirror": 0.07,
+             "recolor": 0.08, "reverse": 0.06, "chain": 0.08, "none": 0.15, "refuse": 0.08,
+             "plain": 0.08}
 NEEDED = {"pitch": ["pitch_hz"], "pulses": ["pulse_count"], "centroid": ["centroid"],
           "calc": ["calculator"], "mirror": ["mirror"], "recolor": ["recolor"],
           "reverse": ["reverse_video"]}

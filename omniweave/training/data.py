@@ -27,7 +27,7 @@ from omniweave.processor import Encoded
 PAIRS_PER_MODALITY = 2000
 NANO_INSTRUCTIONS = 6000
 NANO_SCENES = 10000
-NANO_TOOLS = 12000
+NANO_TOOLS = 16000
 
 
 @dataclass

@@ -16,12 +16,16 @@ def test_a_short_tool_training_run(tmp_path, trained_model):
     from omniweave.training.trainer import train_stage
 
     write_tool_data(tmp_path / "data", 24, seed=5)
-    cfg = load_preset("nano", ["stages.tools.batch_size=2"])
+    cfg = load_preset("nano", ["stages.tools.batch_size=2", "llm.split_digits=true"])
     cfg.stages["tools"].data = [str(tmp_path / "data" / "train.json")]
     summary = train_stage(cfg, "tools", tmp_path / "run", init=WEIGHTS_DIR / "any-to-any",
                           data_dir=tmp_path, steps=2, progress=False)
     assert summary["steps"] == 2 and summary["final_losses"]["lm"] > 0
-    assert AnyToAny.from_pretrained(tmp_path / "run", preset="nano").lora_enabled
+    model = AnyToAny.from_pretrained(tmp_path / "run", preset="nano")
+    assert model.lora_enabled and model.cfg.llm.split_digits  # asked for on top of the --init checkpoint
+    assert set(model.llm.peft_config["default"].modules_to_save) == {"embed_tokens", "lm_head"}
+    pieces = model.tokenizer.convert_ids_to_tokens(model.tokenizer("467", add_special_tokens=False)["input_ids"])
+    assert pieces == ["4", "6", "7"]
 
 
 @pytest.mark.skipif(not (TOOLS_CKPT / "config.json").exists(), reason="no shipped tools checkpoint")
