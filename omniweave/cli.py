@@ -90,12 +90,18 @@ def _nano_decode(args: argparse.Namespace) -> None:
     print(medium.save(args.out))
 
 
-def _load_model(args: argparse.Namespace):
+def _load_model(args: argparse.Namespace, tools: bool = False):
+    """``--model DIR``, else the preset's model; with ``tools`` on the plain nano preset, the
+    shipped nano tool model (the any-to-any model never learned to call tools)."""
     from omniweave.model import AnyToAny
+    from omniweave.nano.components import WEIGHTS_DIR
 
     _quiet_loading()
     if args.model:
         return AnyToAny.from_pretrained(args.model, preset=args.preset if args.preset_given else None)
+    shipped = WEIGHTS_DIR / "tools"
+    if tools and args.preset == "nano" and not args.set and (shipped / "config.json").exists():
+        return AnyToAny.from_pretrained(shipped, preset="nano")
     return AnyToAny.from_preset(args.preset, args.set)
 
 
@@ -178,7 +184,7 @@ def _chat(args: argparse.Namespace) -> None:
         tools = ToolSet.of(args.allow.split(",") if args.allow else None)
         for t in tools.tools:
             print(f"tool {t.name}: {t.description}", file=sys.stderr)
-    model = _load_model(args)
+    model = _load_model(args, tools=tools is not None)
     options = dict(seed=args.seed, temperature=args.temperature, top_p=args.top_p,
                    max_new_tokens=args.max_tokens)
     out_dir = Path(args.out_dir)
@@ -435,7 +441,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-tokens", type=int, default=64)
     p.add_argument("--json", action="store_true", help='print {"text", "media": [...]}')
     p.add_argument("--tools", action="store_true",
-                   help="list the registered tools and let the model call them (omniweave.tools)")
+                   help="list the registered tools and let the model call them (omniweave.tools; "
+                   "without --model, the nano preset uses the shipped nano tool model)")
     p.add_argument("--allow", default=None, metavar="NAME,NAME",
                    help="with --tools: only these tools (an allow-list)")
     p.set_defaults(func=_chat, media=[])

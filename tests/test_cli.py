@@ -6,6 +6,7 @@ import pytest
 from omniweave.cli import main
 from omniweave.media import load_media
 from omniweave.nano import judges, world
+from omniweave.nano.components import WEIGHTS_DIR
 
 
 @pytest.mark.parametrize("caption, name", [
@@ -112,3 +113,17 @@ def test_serve_runs_tools_by_default_only_for_a_tool_trained_checkpoint():
     assert _server_tools("mirror,pitch_hz", plain) == ["mirror", "pitch_hz"]
     with pytest.raises(InputError, match="unknown tool 'nope'"):
         _server_tools("nope", plain)
+
+
+@pytest.mark.skipif(not (WEIGHTS_DIR / "tools" / "config.json").exists(), reason="no shipped tools checkpoint")
+def test_chat_with_tools_uses_the_shipped_tool_model_and_quotes_the_measurement(tmp_path, capsys):
+    from omniweave.media import save_media
+    from omniweave.tools import builtin
+
+    tone = world.render(world.parse_caption("a steady high sine tone"))
+    save_media(tone, tmp_path / "tone.wav")
+    assert main(["chat", "--tools", "--audio", str(tmp_path / "tone.wav"), "--out-dir", str(tmp_path / "out"),
+                 "what is the pitch of this sound in hertz?"]) == 0
+    captured = capsys.readouterr()
+    assert "tool pitch_hz:" in captured.err  # the tools are listed
+    assert f"{builtin.pitch_hz(load_media(tmp_path / 'tone.wav')):g}" in captured.out
