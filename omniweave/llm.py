@@ -103,10 +103,10 @@ def split_digits(tokenizer) -> None:
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is None:
         raise InputError("llm.split_digits needs a fast (tokenizers-backed) tokenizer")
-    digits = pre_tokenizers.Digits(individual_digits=True)
     old = backend.pre_tokenizer
     if "Digits(individual_digits=True)" in str(old):
         return
+    digits = pre_tokenizers.Digits(individual_digits=True)
     backend.pre_tokenizer = digits if old is None else pre_tokenizers.Sequence([digits, old])
 
 

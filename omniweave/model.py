@@ -96,6 +96,11 @@ def normalize_messages(messages: list[dict[str, Any]], media: list[Media] | None
     return out, found
 
 
+def _adapter_weight(name: str) -> bool:
+    """Whether an LLM weight belongs to the peft adapter: LoRA matrices or a module it trains whole."""
+    return "lora_" in name or "modules_to_save" in name
+
+
 class AnyToAny(nn.Module):
     def __init__(self, cfg: ModelConfig, llm: nn.Module, tokenizer: Any,
                  encoders: dict[str, MediaEncoder], decoders: dict[str, MediaDecoder]):
@@ -226,7 +231,7 @@ class AnyToAny(nn.Module):
                     raise InputError(f"trainable.{part}: lora applies to the llm only")
                 self.enable_lora(stage)
                 for name, p in self.llm.named_parameters():
-                    p.requires_grad_("lora_" in name or "modules_to_save" in name)
+                    p.requires_grad_(_adapter_weight(name))
             else:
                 parts[part].requires_grad_(True)
         if self.cfg.llm.gradient_checkpointing:
@@ -251,7 +256,7 @@ class AnyToAny(nn.Module):
             targets = sorted(old_targets | set(targets))
             save = sorted(old_save | set(save))
             kept = {k: v.detach().clone() for k, v in self.llm.state_dict().items()
-                    if "lora_" in k or "modules_to_save" in k}
+                    if _adapter_weight(k)}
             base = self.llm.unload()
         else:
             r, alpha, dropout, kept, base = lc.r, lc.alpha, lc.dropout, {}, self.llm

@@ -154,17 +154,8 @@ def train_stage(cfg: ModelConfig, stage_name: str, output: str | Path, *,
         if accelerator.is_main_process:
             _append_log(log_path, step + 1, last, sched.get_last_lr()[0])
         done = step + 1
-        if done % stage.checkpoint_every == 0 and done < total:
-            full = _gathered(accelerator, model)  # every rank takes part in the gather
-            if accelerator.is_main_process:
-                core.save_pretrained(ckpt, extra_meta={"checkpoint_step": done, "stage": stage_name},
-                                     state_dict=full)
-            if sharded:  # each rank writes its optimiser shard
-                accelerator.wait_for_everyone()
-                accelerator.save_state(str(ckpt / SHARDED_STATE))
-            if accelerator.is_main_process:  # written last: a checkpoint without it is not resumed
-                _trainer_state(ckpt, None if sharded else opt, sched, rng, done)
-            accelerator.wait_for_everyone()
+        if done % stage.checkpoint_every == 0 and done < total:  # every rank calls it
+            _checkpoint(accelerator, model, ckpt, opt, sched, rng, done, stage_name)
     seconds = time.time() - t0
     core.eval()
     summary = {"stage": stage_name, "steps": total, "trainable_parameters": n_trainable,
@@ -244,11 +235,24 @@ def _save_final(model: AnyToAny, output: Path, meta: dict, state_dict: dict | No
     tmp.rmdir()
 
 
-def _trainer_state(ckpt: Path, opt, sched, rng: random.Random, step: int) -> None:
-    """The loop's own state; the optimiser's too unless accelerate saved it sharded."""
-    with atomic_path(ckpt / STATE_FILE) as tmp:
-        torch.save({"optimizer": opt.state_dict() if opt is not None else None,
-                    "scheduler": sched.state_dict(), "rng": rng.getstate(), "step": step}, tmp)
+def _checkpoint(accelerator, model, ckpt: Path, opt, sched, rng: random.Random, step: int,
+                stage: str) -> None:
+    """The weights (gathered from every rank when sharded), the optimiser state (through
+    accelerate when sharded) and, last, the loop's own state: a checkpoint without it is not
+    resumed. Every process must call this."""
+    sharded = _sharded(accelerator)
+    full = _gathered(accelerator, model)
+    if accelerator.is_main_process:
+        accelerator.unwrap_model(model).save_pretrained(
+            ckpt, extra_meta={"checkpoint_step": step, "stage": stage}, state_dict=full)
+    if sharded:  # each rank writes its optimiser shard
+        accelerator.wait_for_everyone()
+        accelerator.save_state(str(ckpt / SHARDED_STATE))
+    if accelerator.is_main_process:
+        with atomic_path(ckpt / STATE_FILE) as tmp:
+            torch.save({"optimizer": None if sharded else opt.state_dict(),
+                        "scheduler": sched.state_dict(), "rng": rng.getstate(), "step": step}, tmp)
+    accelerator.wait_for_everyone()
 
 
 def _to(batch: dict, device: torch.device) -> dict:
