@@ -160,8 +160,13 @@ class AnyToAny(nn.Module):
         return cls.from_config(cfg)
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, preset: str | None = None) -> AnyToAny:
-        """A checkpoint written by ``save_pretrained``, on top of its base components."""
+    def from_pretrained(cls, path: str | Path, preset: str | None = None,
+                        config: ModelConfig | None = None) -> AnyToAny:
+        """A checkpoint written by ``save_pretrained``, on top of its base components.
+
+        ``config`` (a training run's, for ``--init``) builds the model instead of the checkpoint's
+        own config: the run's settings apply (tokenizer, dtype, stages...), and weights that do
+        not fit them are an error."""
         path = Path(path)
         if not (path / CONFIG_FILE).is_file():
             raise InputError(f"{path}: not an omniweave checkpoint (no {CONFIG_FILE})")
@@ -169,7 +174,7 @@ class AnyToAny(nn.Module):
         if preset is not None and meta.get("preset") != preset:
             raise InputError(f"{path} is a checkpoint of preset {meta.get('preset')!r}, "
                              f"not {preset!r}")
-        model = cls.from_config(from_dict(meta["config"]))
+        model = cls.from_config(config if config is not None else from_dict(meta["config"]))
         if (path / LORA_DIR).is_dir():
             from peft import PeftModel
 

@@ -190,3 +190,33 @@ def phrases(key: str, split: str) -> tuple[str, ...]:
     if split not in HELD_OUT:
         raise ValueError(f"unknown split {split!r}: train, {', '.join(HELD_OUT)}")
     return HELD_OUT[split][key]
+
+
+# ---------------------------------------------------------------- wrapping: how a request is said
+# words people put around any request; training phrasings get them at random (``wrap``), so the
+# model reads past them to the request itself
+_ASK = ("please ", "could you ", "can you ", "i'd like you to ", "go ahead and ", "now ")  # + a verb
+_OPEN = ("hey, ", "ok, ", "hi! ", "so, ", "quick one: ", "one thing: ")
+_CLOSE = (" please", " for me", ", thanks", " now", " if you can")
+_NOT_A_VERB = re.compile(r"^(what|what's|how|where|which|who|at|is|are|does|do|can|could|would|"
+                         r"i|i'd|i'm|{e})(\b|\s)")
+
+
+def wrap(rng, text: str, key: str | None, p: float = 0.35) -> str:
+    """``text`` (a training phrasing) with, at probability ``p``, an opener, a request prefix or
+    a closing word around it; never one that comes near a held-out phrasing of ``key`` (None: a
+    request with no held-out phrasings)."""
+    if not text or rng.random() >= p:
+        return text
+    body, mark = (text[:-1], text[-1]) if text[-1:] in ".?!" else (text, "")
+    command = not _NOT_A_VERB.match(body)  # "mirror this image", not "what is ..." or "i want ..."
+    kind = rng.randrange(3)
+    if kind == 0:
+        out = rng.choice(_OPEN) + body + mark
+    elif kind == 1 and command:
+        ask = rng.choice(_ASK)
+        out = ask + body + ("?" if ask.rstrip().endswith("you") else mark)
+    else:
+        out = body + rng.choice(_CLOSE if command else _CLOSE[:1]) + mark
+    held = [h for split in HELD_OUT.values() for h in split[key]] if key else []
+    return text if any(near(out, h) for h in held) else out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import operator
+import re
 
 import numpy as np
 
@@ -115,13 +116,23 @@ def _eval(node: ast.AST) -> float:
     raise ToolError("only numbers and + - * / // % ** ( ) are allowed")
 
 
-@tool(description="do arithmetic")
+# operator words a user writes, read as their symbols: a call can pass the user's own words on
+# ("262 plus 654"), which a small model copies far more reliably than it rewrites them
+_OP_WORDS = {"plus": "+", "minus": "-", "times": "*", "multiplied by": "*", "divided by": "/",
+             "over": "/", "to the power of": "**"}
+_OP_WORD = re.compile(r"\b(" + "|".join(sorted(_OP_WORDS, key=len, reverse=True)) + r")\b")
+
+
+@tool(description="do arithmetic: numbers with + - * / ( ) or the words plus, minus, times, "
+                  "divided by")
 def calculator(expression: str) -> str:
-    """Arithmetic on numbers: + - * / // % ** and parentheses (parsed, never eval'd)."""
+    """Arithmetic on numbers: + - * / // % ** and parentheses, or operator words (parsed,
+    never eval'd)."""
     if len(expression) > 200:
         raise ToolError("the expression is too long")
+    symbols = _OP_WORD.sub(lambda m: f" {_OP_WORDS[m.group(1)]} ", expression.lower())
     try:
-        value = _eval(ast.parse(expression.replace("^", "**"), mode="eval"))
+        value = _eval(ast.parse(symbols.replace("^", "**"), mode="eval"))
     except SyntaxError:
         raise ToolError(f"cannot read {expression!r} as arithmetic") from None
     except ZeroDivisionError:

@@ -29,7 +29,6 @@ from tqdm import tqdm
 from omniweave.config import ModelConfig
 from omniweave.errors import InputError
 from omniweave.files import atomic_path
-from omniweave.llm import split_digits
 from omniweave.model import CONFIG_FILE, AnyToAny
 from omniweave.processor import IGNORE
 from omniweave.training.data import HiddenStateData, RequestStateData, StageData, load_examples
@@ -48,13 +47,8 @@ def default_data_dir() -> Path:
 def _build_model(cfg: ModelConfig, init: Path | None, resume_from: Path | None) -> AnyToAny:
     if resume_from is not None:
         return AnyToAny.from_pretrained(resume_from, preset=cfg.name)
-    if init is not None:
-        model = AnyToAny.from_pretrained(init, preset=cfg.name)
-        model.cfg.stages = cfg.stages
-        if cfg.llm.split_digits and not model.cfg.llm.split_digits:  # asked for by this run
-            model.cfg.llm.split_digits = True
-            split_digits(model.tokenizer)
-        return model
+    if init is not None:  # the checkpoint's weights in this run's model (its settings apply)
+        return AnyToAny.from_pretrained(init, preset=cfg.name, config=cfg)
     return AnyToAny.from_config(cfg)
 
 
