@@ -6,7 +6,10 @@ of sentences. Two held-out sets judge it:
 
 - ``eval``: the set the tools eval has used since the tools stage first existed;
 - ``eval2``: a second set, written when the grammar was, to check that what ``eval`` measures
-  is not the grammar fitted to ``eval``.
+  is not the grammar fitted to ``eval``;
+- ``eval3``: a wide set (four to eight phrasings per task where the others have two to four, so
+  a task's figure does not move by a third with one phrasing), written after the grammar and
+  checked far from every phrasing it expands to, so it changed no training data.
 
 No training phrasing comes within two word edits of a held-out one (one for short ones: ``near``;
 slots such as ``{c}`` count as words): ``train_phrases`` drops those, so held-out means a different sentence,
@@ -138,6 +141,109 @@ HELD_OUT: dict[str, dict[str, tuple[str, ...]]] = {
         "refuse_audio": ("transcribe the lyrics of this sound.", "make this tone quieter."),
         "refuse_text": ("set an alarm for seven.", "what is the capital of france?"),
     },
+    "eval3": {
+        "pitch": (
+            "how many cycles per second is this tone?",
+            "could you work out the frequency this sound plays at?",
+            "i'd love to know the hz value of this note.",
+            "determine the tone's frequency for me.",
+            "what frequency does the signal oscillate at?",
+            "which hz reading would a tuner give for this?",
+            "estimate the pitch and give it in hertz.",
+            "what hz does this note sound at?",
+        ),
+        "pulses": (
+            "how many on-off bursts does it make?",
+            "count up the beeps you can hear.",
+            "how many distinct blips are there in total?",
+            "number of pulses, please.",
+            "give me a tally of the beeps you hear.",
+            "how often does it go on and off?",
+            "how many separate bursts make up this sound?",
+            "what's the beep count?",
+        ),
+        "centroid": (
+            "compute the shape's center point in pixel units.",
+            "give the x and y of the figure's middle.",
+            "which pixel lies at the centre of the object?",
+            "work out the object's centroid coordinates.",
+            "where exactly, in pixels, is the middle of the shape?",
+            "pinpoint where the shape's centre falls in the picture.",
+            "i want the centre-of-mass coordinates of this shape.",
+            "what are the centroid's x and y values?",
+        ),
+        "mirror": (
+            "give me a left-right flipped copy.",
+            "turn this image into its mirror image.",
+            "swap the left and right sides of the picture.",
+            "produce a horizontally flipped version.",
+            "make the picture face the other way.",
+            "reflect the photo across its vertical axis.",
+            "mirror-flip this whole drawing sideways.",
+            "do a horizontal flip on this.",
+        ),
+        "recolor": (
+            "could the shape be {c} instead?",
+            "fill the object with {c}.",
+            "give the figure a {c} colour.",
+            "change it so the shape looks {c}.",
+            "swap the colour for {c}.",
+            "{c} is the colour i want the shape to be.",
+            "repaint everything in the shape {c}.",
+            "the shape should be {c}; change it.",
+        ),
+        "reverse": (
+            "make the clip go the opposite way.",
+            "run the animation back to front.",
+            "flip the order of the frames.",
+            "play this movie from the end to the start.",
+            "reverse the playback of this clip.",
+            "show me the animation in reverse order.",
+            "turn the video around so it plays backward in time.",
+            "let the video run back to front.",
+        ),
+        "calc": (
+            "what's the result of {e}?",
+            "can you crunch {e}?",
+            "figure out {e}.",
+            "give me the value of {e}.",
+            "i need {e} worked out.",
+            "what number is {e}?",
+            "{e} equals what?",
+            "compute the result of {e}, please.",
+        ),
+        "chain_mr": (
+            "do a horizontal flip, then give the figure a {c} colour.",
+            "mirror this, and after that change its colour to {c}.",
+            "first give me a mirrored copy, then fill the shape with {c}.",
+            "reflect the image and {c} is the colour i want the shape to be.",
+        ),
+        "chain_pp": (
+            "what's its frequency in hz, and how many beeps does it make?",
+            "two things: the hz of this tone and how many beeps it has.",
+            "give me both the hz and the number of pulses.",
+        ),
+        "refuse_image": (
+            "make this image black and white.",
+            "how heavy would this shape be in real life?",
+            "print this picture on paper.",
+            "draw a frame around the picture.",
+            "rotate the figure a quarter turn.",
+        ),
+        "refuse_audio": (
+            "how many decibels is this?",
+            "turn the volume down on this sound.",
+            "what language is spoken in this audio?",
+            "speed this sound up.",
+        ),
+        "refuse_text": (
+            "book me a flight to rome.",
+            "what's the exchange rate of the euro today?",
+            "send a text to my sister.",
+            "play some jazz music.",
+            "how is the traffic on the highway?",
+        ),
+    },
 }
 
 
@@ -190,33 +296,3 @@ def phrases(key: str, split: str) -> tuple[str, ...]:
     if split not in HELD_OUT:
         raise ValueError(f"unknown split {split!r}: train, {', '.join(HELD_OUT)}")
     return HELD_OUT[split][key]
-
-
-# ---------------------------------------------------------------- wrapping: how a request is said
-# words people put around any request; training phrasings get them at random (``wrap``), so the
-# model reads past them to the request itself
-_ASK = ("please ", "could you ", "can you ", "i'd like you to ", "go ahead and ", "now ")  # + a verb
-_OPEN = ("hey, ", "ok, ", "hi! ", "so, ", "quick one: ", "one thing: ")
-_CLOSE = (" please", " for me", ", thanks", " now", " if you can")
-_NOT_A_VERB = re.compile(r"^(what|what's|how|where|which|who|at|is|are|does|do|can|could|would|"
-                         r"i|i'd|i'm|{e})(\b|\s)")
-
-
-def wrap(rng, text: str, key: str | None, p: float = 0.35) -> str:
-    """``text`` (a training phrasing) with, at probability ``p``, an opener, a request prefix or
-    a closing word around it; never one that comes near a held-out phrasing of ``key`` (None: a
-    request with no held-out phrasings)."""
-    if not text or rng.random() >= p:
-        return text
-    body, mark = (text[:-1], text[-1]) if text[-1:] in ".?!" else (text, "")
-    command = not _NOT_A_VERB.match(body)  # "mirror this image", not "what is ..." or "i want ..."
-    kind = rng.randrange(3)
-    if kind == 0:
-        out = rng.choice(_OPEN) + body + mark
-    elif kind == 1 and command:
-        ask = rng.choice(_ASK)
-        out = ask + body + ("?" if ask.rstrip().endswith("you") else mark)
-    else:
-        out = body + rng.choice(_CLOSE if command else _CLOSE[:1]) + mark
-    held = [h for split in HELD_OUT.values() for h in split[key]] if key else []
-    return text if any(near(out, h) for h in held) else out

@@ -34,7 +34,7 @@ import numpy as np
 from omniweave.data.conversations import PLACEHOLDERS, save_conversations
 from omniweave.data.nano import _MAKERS as NANO_MAKERS
 from omniweave.data.nano import _Builder
-from omniweave.data.tool_phrases import phrases, wrap
+from omniweave.data.tool_phrases import phrases
 from omniweave.files import atomic_dir
 from omniweave.media import Media, save_media
 from omniweave.nano import text as T
@@ -60,20 +60,17 @@ _OPS_TRAIN = (("plus", "+"), ("minus", "-"), ("times", "*"), ("divided by", "/")
 
 
 def _phrase(rng: random.Random, key: str, split: str, **fmt: str) -> str:
-    text = T._pick(rng, phrases(key, split))
-    if split == "train":
-        text = wrap(rng, text, key)
-    return T._style(rng, text.format(**fmt))
+    return T._style(rng, T._pick(rng, phrases(key, split)).format(**fmt))
 
 
 def _arith(rng: random.Random, split: str) -> tuple[str, str]:
-    """(question text, expression): two or three numbers, the ops as words (or, a quarter of the
-    time, symbols). The call passes the user's arithmetic on verbatim, as the calculator reads both."""
+    """(question text, expression): two or three numbers, each op written out."""
     n = 2 if rng.random() < 0.7 else 3
     nums = [rng.randrange(2, 1000) for _ in range(n)]
-    ops = [T._pick(rng, _OPS_TRAIN)[rng.random() < 0.25] for _ in range(n - 1)]
-    expr = str(nums[0]) + "".join(f" {op} {b}" for op, b in zip(ops, nums[1:], strict=True))
-    return _phrase(rng, "calc", split, e=expr), expr
+    ops = [T._pick(rng, _OPS_TRAIN) for _ in range(n - 1)]
+    words = str(nums[0]) + "".join(f" {w} {b}" for (w, _), b in zip(ops, nums[1:], strict=True))
+    expr = str(nums[0]) + "".join(f" {s} {b}" for (_, s), b in zip(ops, nums[1:], strict=True))
+    return _phrase(rng, "calc", split, e=words), expr
 
 
 def tool_list(rng: random.Random, needed: list[str]):
@@ -230,12 +227,6 @@ def _none(b):
             if _tool_edit(old, new):
                 continue
         b.turns, b.media = list(turns), list(probe.media)
-        if b.split == "train":  # wrapped like tool requests, so wrapping says nothing of tools
-            lines = b.turns[0]["value"].split("\n")
-            asks = [i for i, line in enumerate(lines) if "<" not in line]  # not the media line
-            if asks:
-                lines[asks[-1]] = wrap(rng, lines[asks[-1]], None)
-                b.turns[0] = {**b.turns[0], "value": "\n".join(lines)}
         return task
 
 

@@ -116,15 +116,13 @@ def _eval(node: ast.AST) -> float:
     raise ToolError("only numbers and + - * / // % ** ( ) are allowed")
 
 
-# operator words a user writes, read as their symbols: a call can pass the user's own words on
-# ("262 plus 654"), which a small model copies far more reliably than it rewrites them
+# operator words, read as their symbols: a call may pass a user's own words on ("262 plus 654")
 _OP_WORDS = {"plus": "+", "minus": "-", "times": "*", "multiplied by": "*", "divided by": "/",
              "over": "/", "to the power of": "**"}
 _OP_WORD = re.compile(r"\b(" + "|".join(sorted(_OP_WORDS, key=len, reverse=True)) + r")\b")
 
 
-@tool(description="do arithmetic: numbers with + - * / ( ) or the words plus, minus, times, "
-                  "divided by")
+@tool(description="do arithmetic")
 def calculator(expression: str) -> str:
     """Arithmetic on numbers: + - * / // % ** and parentheses, or operator words (parsed,
     never eval'd)."""

@@ -1,8 +1,7 @@
 import json
-import random
 
 from omniweave.data.conversations import load_conversations
-from omniweave.data.tool_phrases import FRAMES, HELD_OUT, expand, near, phrases, wrap
+from omniweave.data.tool_phrases import FRAMES, HELD_OUT, expand, near, phrases
 from omniweave.data.tools import iter_tool_examples, write_tool_data
 from omniweave.media import load_media
 from omniweave.nano import judges
@@ -54,27 +53,3 @@ def test_near_counts_word_edits_and_slots():
     assert not near("compute {e}.", "evaluate {e}.")  # short: only identical is near
     assert near("what is the pitch of this sound in hertz?", "what is the frequency of the sound in hertz")
     assert expand("{mv} it") == ["mirror it", "flip it", "reflect it"]
-
-
-def test_calc_calls_pass_the_users_arithmetic_on_verbatim():
-    from omniweave.tools import builtin as B
-
-    for record, _media, _made in iter_tool_examples(40, seed=5, mix={"calc": 1}):
-        question, call, result, answer = (t["value"] for t in record["conversations"][1:])
-        expression = parse_calls(call)[0].arguments["expression"]
-        assert expression in question
-        assert result == f"TOOL: calculator: {B.calculator(expression)}"
-        assert B.calculator(expression) in answer
-
-
-def test_wrapping_keeps_training_phrasings_far_from_held_out():
-    rng, changed = random.Random(0), 0
-    for key in FRAMES:
-        held = [h for split in HELD_OUT.values() for h in split[key]]
-        for phrase in phrases(key, "train")[::7]:
-            wrapped = wrap(rng, phrase, key, p=1.0)
-            assert not any(near(wrapped, h) for h in held), (key, wrapped)
-            changed += wrapped != phrase
-    assert changed > 100
-    assert wrap(rng, "mirror this image.", "mirror", p=0.0) == "mirror this image."
-    assert wrap(random.Random(3), "what is the pitch?", None, p=1.0) != "what is the pitch?"
