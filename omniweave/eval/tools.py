@@ -1,7 +1,7 @@
 """Tool use on held-out ShapeWorld: ``python -m omniweave.eval.tools --model DIR [--n 900]``.
 
-Cases come from ``omniweave.data.tools`` with held-out phrasings (``--split eval``, or the second
-set ``eval2``) and media seeds no training set uses; each runs through ``omniweave.tools.runtime`` (the model calls, the
+Cases come from ``omniweave.data.tools`` with held-out phrasings (``--split eval``, or the other
+sets ``eval2`` and ``eval3``) and media seeds no training set uses; each runs through ``omniweave.tools.runtime`` (the model calls, the
 runtime executes, the model answers). Figures (Tool_LMM's, plus the end task):
 
 - tool choice: cases that need tools whose calls name exactly the expected tools, in order;
