@@ -46,6 +46,7 @@ from omniweave.perception import (
 )
 from omniweave.processor import IGNORE, Processor
 from omniweave.projectors import InputProjector, OutputProjector
+from omniweave.tools import grammar
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -399,7 +400,7 @@ class AnyToAny(nn.Module):
                  media: list[Media] | list[list[Media]] | None = None, *,
                  max_new_tokens: int = 64, temperature: float = 0.0, top_p: float = 1.0,
                  seed: int | list[int] = 0, steps: int | None = None, guidance: float | None = None,
-                 make_media: bool = True) -> Response | list[Response]:
+                 make_media: bool = True, tools: list[Any] | None = None) -> Response | list[Response]:
         """Reply to one conversation (a list of messages) or a batch of them.
 
         Greedy by default (``temperature=0``); with a temperature, nucleus sampling (``top_p``).
@@ -407,6 +408,9 @@ class AnyToAny(nn.Module):
         go through the output projector and the decoder draws the medium (``steps``,
         ``guidance``: decoder options; ``seed`` seeds both sampling and diffusion, one for the
         batch or one per conversation: a row's reply does not depend on the other rows).
+        ``tools`` (``omniweave.tools.Tool``): the tools the reply may call; a ``<tool_call>`` it
+        writes is then always a well-formed call of one of them, its media arguments indices of
+        the conversation's media of the right kind (``omniweave.tools.grammar``).
         """
         single = bool(messages) and isinstance(messages[0], dict)
         convs = [messages] if single else list(messages)
@@ -420,6 +424,7 @@ class AnyToAny(nn.Module):
                 raise InputError(f"the messages have placeholders for {enc.media or 'no media'} "
                                  f"but {kinds or 'no media'} were given")
             encoded.append(enc)
+        guides = grammar.guides(self.tokenizer, tools, [e.media for e in encoded])
         batch = self.processor.collate(encoded, left_pad=True)
         dev = next(self.llm.parameters()).device
         feats = self.encode_media([x for _, items in prepared for x in items])
@@ -449,16 +454,22 @@ class AnyToAny(nn.Module):
             hidden = out.hidden_states[-1][:, -1]
             logits = self.extra.logits(hidden, out.logits[:, -1]).float().cpu()
             logits[:, ~allowed] = float("-inf")
+            grammar.constrain(logits, guides, [r for r in range(b) if not done[r] and not queue[r]])
             nxt = _sample(logits, temperature, top_p, gens)
             for r in range(b):
                 if done[r]:
                     nxt[r] = self.tokenizer.pad_token_id
-                elif queue[r]:
+                    continue
+                if queue[r]:
                     nxt[r] = queue[r].pop(0)
-                elif step >= max_new_tokens:
+                    continue
+                if step >= max_new_tokens:
                     done[r] = True
                     nxt[r] = self.tokenizer.pad_token_id
-                elif int(nxt[r]) in first:
+                    continue
+                if guides:
+                    guides[r].advance(int(nxt[r]))
+                if int(nxt[r]) in first:
                     m = first[int(nxt[r])]
                     queue[r] = self.layout.signal_ids(self.cfg, m)[1:]
                     groups[r].append((m, [], []))

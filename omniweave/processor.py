@@ -30,6 +30,7 @@ from transformers import PreTrainedTokenizerBase
 from omniweave.config import ModelConfig
 from omniweave.errors import ContextTooLong, InputError
 from omniweave.llm import BOUNDARY, PLACEHOLDER, REQUEST, TokenLayout
+from omniweave.tools.format import CALL_CLOSE, CALL_OPEN
 
 IGNORE = -100
 _PLACEHOLDER_RE = re.compile("|".join(re.escape(p) for p in PLACEHOLDER.values()))
@@ -63,6 +64,11 @@ class Processor:
         self.first_signal = {layout.signal_ids(cfg, m)[0]: m for m in cfg.modalities}
         if tokenizer.chat_template is None:
             raise InputError(f"the tokenizer of {cfg.llm.path} has no chat template")
+        # special tokens a reply's text drops; tool-call tags stay (Hermes-style models make
+        # <tool_call> a special token, and the runtime reads calls from the text)
+        kept = {i for t in (CALL_OPEN, CALL_CLOSE) if (i := tokenizer.convert_tokens_to_ids(t))
+                is not None and tokenizer.convert_ids_to_tokens(i) == t}
+        self._hidden = set(getattr(tokenizer, "all_special_ids", ()) or ()) - kept
 
     # ------------------------------------------------------------ rendering
     def _render(self, messages: list[dict[str, Any]], generation_prompt: bool) -> str:
@@ -202,8 +208,10 @@ class Processor:
                 run.append(i)
                 continue
             if placeholders and i in self.first_signal:  # a group starts: one placeholder
-                pieces += [self.tokenizer.decode(run, skip_special_tokens=True),
-                           PLACEHOLDER[self.first_signal[i]]]
+                pieces += [self._text(run), PLACEHOLDER[self.first_signal[i]]]
                 run = []
-        pieces.append(self.tokenizer.decode(run, skip_special_tokens=True))
+        pieces.append(self._text(run))
         return " ".join(" ".join(pieces).split())
+
+    def _text(self, ids: list[int]) -> str:
+        return self.tokenizer.decode([i for i in ids if i not in self._hidden])

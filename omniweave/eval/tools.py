@@ -146,7 +146,7 @@ def _judge(case: Case, run) -> bool:
 
 
 def evaluate(model, n: int = 900, batch: int = 16, open_set: int = 60, progress: bool = True,
-             split: str = "eval") -> dict:
+             split: str = "eval", constrain: bool = True) -> dict:
     cases = build_cases(n, split=split)
     tools = ToolSet(registered(B.BUILTIN))
     runs = []
@@ -155,7 +155,7 @@ def evaluate(model, n: int = 900, batch: int = 16, open_set: int = 60, progress:
         convs = [[{"role": "system", "content": c.system}, {"role": "user", "content": c.user}]
                  for c in chunk]
         runs += run_batch(model, convs, [c.media for c in chunk], tools=tools, add_system=False,
-                          max_new_tokens=128, make_media=False)
+                          max_new_tokens=128, make_media=False, constrain=constrain)
         if progress:
             print(f"\r{len(runs)}/{len(cases)} cases", end="", file=sys.stderr, flush=True)
     if progress:
@@ -196,11 +196,11 @@ def evaluate(model, n: int = 900, batch: int = 16, open_set: int = 60, progress:
         "per_task": {t: {k: v for k, v in r.items()} for t, r in per.items()},
     }
     if open_set:
-        summary["open_set"] = evaluate_open_set(model, open_set, batch)
+        summary["open_set"] = evaluate_open_set(model, open_set, batch, constrain)
     return summary
 
 
-def evaluate_open_set(model, n: int, batch: int = 16) -> dict:
+def evaluate_open_set(model, n: int, batch: int = 16, constrain: bool = True) -> dict:
     """The unseen ``duration`` tool in the list; does the model call it for a length question?"""
     import random
 
@@ -221,7 +221,7 @@ def evaluate_open_set(model, n: int, batch: int = 16) -> dict:
             media.append([world.render(spec, np.random.default_rng([EVAL_SEED, count]))])
             count += 1
         runs += run_batch(model, convs, media, tools=tools, add_system=False, max_new_tokens=128,
-                          make_media=False)
+                          make_media=False, constrain=constrain)
     chosen = sum(any(x.call.name == "duration" for x in r.results) for r in runs)
     right = sum("1" in r.text and any(x.call.name == "duration" for x in r.results) for r in runs)
     first = defaultdict(int)
@@ -260,13 +260,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--split", default="eval", choices=sorted(HELD_OUT),
                    help="the held-out phrase set (omniweave.data.tool_phrases)")
+    p.add_argument("--no-constrain", dest="constrain", action="store_false",
+                   help="decode calls freely (no grammar; omniweave.tools.grammar), to compare")
     p.add_argument("--json", default=None, help="also write the figures here")
     args = p.parse_args(argv)
     from omniweave.model import AnyToAny
 
     model = AnyToAny.from_pretrained(args.model)
     t0 = time.time()
-    s = evaluate(model, args.n, args.batch, args.open_set, split=args.split)
+    s = evaluate(model, args.n, args.batch, args.open_set, split=args.split, constrain=args.constrain)
     s["seconds"] = round(time.time() - t0, 1)
     print(table(s))
     if args.json:

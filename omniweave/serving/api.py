@@ -12,6 +12,7 @@ decoders') and ``modalities: ["text"]`` (no media made); ``seed`` applies to ima
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hmac
 import json
 import logging
@@ -172,7 +173,8 @@ def create_app(model: Any, settings: Settings | None = None) -> FastAPI:
                                                   tooling.tool_messages(body.get("messages")))
         calls = None
         if wanted:
-            result = await run(tooling.with_tool_list(messages, wanted), media, options, seed)
+            result = await run(tooling.with_tool_list(messages, wanted), media,
+                               dataclasses.replace(options, tools=tuple(wanted)), seed)
             calls = tooling.openai_tool_calls(result.response.text)
             made = result.response.media
         elif settings.tools and body.get("tool_choice") != "none":
@@ -250,6 +252,7 @@ async def _run_server_tools(run, messages: list[dict], media: list, options: Opt
     from omniweave.tools.runtime import MAX_ROUNDS, ToolRun, _step, with_system
 
     tools = ToolSet.of(names)
+    options = dataclasses.replace(options, tools=tuple(tools.tools))
     state = ToolRun("", messages=with_system(messages, tools), all_media=list(media))
     for round_ in range(MAX_ROUNDS + 1):
         result = await run(to_template_messages(state.messages), list(state.all_media), options, seed)

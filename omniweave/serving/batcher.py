@@ -37,6 +37,7 @@ class Options:
     steps: int | None = None
     guidance: float | None = None
     make_media: bool = True
+    tools: tuple[Any, ...] | None = None  # the tools a reply may call (constrained decoding)
 
 
 @dataclass

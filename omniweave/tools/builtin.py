@@ -120,9 +120,15 @@ def _eval(node: ast.AST) -> float:
 _OP_WORDS = {"plus": "+", "minus": "-", "times": "*", "multiplied by": "*", "divided by": "/",
              "over": "/", "to the power of": "**"}
 _OP_WORD = re.compile(r"\b(" + "|".join(sorted(_OP_WORDS, key=len, reverse=True)) + r")\b")
+_NUMBER = r" *\(* *-?\d+(\.\d+)? *\)*"
+_OPERATOR = r" *(\*\*|//|[-+*/%^]|" + "|".join(sorted(_OP_WORDS, key=len, reverse=True)) + ")"
+EXPRESSION = {"type": "string", "maxLength": 200, "pattern": f"^{_NUMBER}({_OPERATOR}{_NUMBER})* *$",
+              "description": "numbers joined by + - * / // % ** or operator words, with parentheses"}
 
 
-@tool(description="do arithmetic")
+@tool(description="do arithmetic", parameters={
+    "type": "object", "properties": {"expression": EXPRESSION}, "required": ["expression"],
+    "additionalProperties": False})
 def calculator(expression: str) -> str:
     """Arithmetic on numbers: + - * / // % ** and parentheses, or operator words (parsed,
     never eval'd)."""

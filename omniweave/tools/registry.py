@@ -19,6 +19,7 @@ tools register on import); ``load_entry_points`` loads them.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -143,7 +144,8 @@ _TYPES = {"integer": int, "number": (int, float), "string": str, "boolean": bool
 
 def validate(args: Any, schema: dict[str, Any], where: str = "arguments") -> None:
     """A strict check of the JSON-schema subset tools use (type, enum, required, properties,
-    additionalProperties, minimum/maximum, items); raises ToolError naming the first problem."""
+    additionalProperties, minimum/maximum, maxLength, pattern, items); raises ToolError naming
+    the first problem."""
     kind = schema.get("type")
     if kind is not None:
         py = _TYPES.get(kind)
@@ -159,6 +161,11 @@ def validate(args: Any, schema: dict[str, Any], where: str = "arguments") -> Non
             raise ToolError(f"{where}: {args} < {schema['minimum']}")
         if "maximum" in schema and args > schema["maximum"]:
             raise ToolError(f"{where}: {args} > {schema['maximum']}")
+    if isinstance(args, str):
+        if "maxLength" in schema and len(args) > schema["maxLength"]:
+            raise ToolError(f"{where}: longer than {schema['maxLength']} characters")
+        if "pattern" in schema and not re.search(schema["pattern"], args):
+            raise ToolError(f"{where}: {args!r} does not match {schema['pattern']}")
     if isinstance(args, dict):
         props = schema.get("properties", {})
         for k in schema.get("required", []):

@@ -1,6 +1,8 @@
 """Run a conversation with tools: the model writes ``<tool_call>`` blocks, the runtime executes
 them (allow-list, schema check, timeout), appends each result as a ``tool`` turn and lets the model
-continue, up to ``max_rounds`` rounds. Whatever goes wrong in a call (an unknown tool, arguments
+continue, up to ``max_rounds`` rounds. Decoding is constrained to the listed tools
+(``omniweave.tools.grammar``: a call is always well-formed, names a listed tool and passes its
+media by valid index) unless ``constrain=False``. Whatever goes wrong in a call (an unknown tool, arguments
 that fail the schema, a media index that does not exist, a tool that raises or times out, a
 malformed call) becomes a tool turn that says so; the user never sees a traceback.
 """
@@ -106,21 +108,23 @@ def with_system(messages: list[dict[str, Any]], tools: ToolSet) -> list[dict[str
 
 def run_with_tools(model, messages: list[dict[str, Any]], media: list[Media] | None = None, *,
                    tools: ToolSet | None = None, max_rounds: int = MAX_ROUNDS,
-                   add_system: bool = True, **gen: Any) -> ToolRun:
+                   add_system: bool = True, constrain: bool = True, **gen: Any) -> ToolRun:
     """Generate, executing tool calls, until the model answers without one (or ``max_rounds``
     tool rounds were used; the last round's reply is then the answer, its calls not run)."""
     return run_batch(model, [messages], [media or []], tools=tools, max_rounds=max_rounds,
-                     add_system=add_system, **gen)[0]
+                     add_system=add_system, constrain=constrain, **gen)[0]
 
 
 def run_batch(model, conversations: list[list[dict[str, Any]]], media: list[list[Media]] | None = None,
               *, tools: ToolSet | None = None, max_rounds: int = MAX_ROUNDS, add_system: bool = True,
-              **gen: Any) -> list[ToolRun]:
+              constrain: bool = True, **gen: Any) -> list[ToolRun]:
     """``run_with_tools`` for a batch of conversations, each round one batched ``generate``."""
     from omniweave.model import normalize_messages
 
     tools = tools if tools is not None else ToolSet.of()
     gen.setdefault("max_new_tokens", 128)  # a call with its JSON is ~50-80 nano tokens
+    if constrain:
+        gen["tools"] = list(tools.tools)
     runs = []
     for conv, items in zip(conversations, media or [[] for _ in conversations], strict=True):
         msgs, all_media = normalize_messages(conv, items)

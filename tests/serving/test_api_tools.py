@@ -20,6 +20,7 @@ class Scripted:
 
     def generate(self, messages, media, **kw):
         self.seen.append(messages)
+        self.tools = kw.get("tools")
         return Response(self.replies.pop(0))
 
 
@@ -39,6 +40,7 @@ def test_client_tools_come_back_as_tool_calls():
         assert call["function"]["name"] == "get_weather"
         assert json.loads(call["function"]["arguments"]) == {"city": "Paris"}
         assert model.seen[0][0] == {"role": "system", "content": "tools: get_weather."}
+        assert [t.name for t in model.tools] == ["get_weather"]  # decoding held to the client's tools
         r = http.post("/v1/chat/completions", json={"model": "nano", "tools": TOOLS, "messages": [
             {"role": "user", "content": "weather?"},
             {"role": "assistant", "content": None, "tool_calls": [call]},
@@ -57,11 +59,12 @@ def test_server_runs_its_tools():
         message = r.json()["choices"][0]["message"]
         assert message["content"] == "it is 144." and "tool_calls" not in message
         assert model.seen[1][-1] == {"role": "user", "content": "TOOL: calculator: 144"}
+        assert [t.name for t in model.tools] == ["calculator"]
         model.replies.append("no tools here.")
         r = http.post("/v1/chat/completions", json={"model": "nano", "tool_choice": "none",
                                                     "messages": [{"role": "user", "content": "hi"}]})
         assert r.json()["choices"][0]["message"]["content"] == "no tools here."
-        assert model.seen[-1][0]["role"] == "user"  # no tool list
+        assert model.seen[-1][0]["role"] == "user" and model.tools is None  # no tool list
 
 
 def test_bad_tools_field_is_a_400():

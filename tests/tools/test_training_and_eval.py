@@ -36,4 +36,5 @@ def test_eval_on_a_small_sample():
     model = AnyToAny.from_pretrained(TOOLS_CKPT, preset="nano")
     s = evaluate(model, n=24, batch=12, open_set=0, progress=False)
     assert s["cases"] == 24 and "tool choice" in table(s)
-    assert s["tool_choice"] >= 0.5 and s["malformed"] <= 0.1 and s["hallucinated"] <= 0.1
+    assert s["tool_choice"] >= 0.5
+    assert s["malformed"] == 0 and s["hallucinated"] == 0  # constrained decoding: by construction
