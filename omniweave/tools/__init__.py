@@ -1,7 +1,8 @@
 """Tools the model can call: a registry, the ``<tool_call>`` format, a runtime, ShapeWorld tools.
 
 See ``registry`` (Tool, ``@tool``, entry points ``omniweave.tools``), ``format`` (how calls and
-results are written in the conversation), ``runtime`` (``run_with_tools``: call, execute, continue)
+results are written in the conversation), ``grammar`` (constrained decoding: a call is always
+well-formed and names a listed tool), ``runtime`` (``run_with_tools``: call, execute, continue)
 and ``builtin`` (pitch, pulses, centroid, recolor, mirror, reverse, calculator).
 """
 
