@@ -119,9 +119,10 @@ def _eval(node: ast.AST) -> float:
 # operator words, read as their symbols: a call may pass a user's own words on ("262 plus 654")
 _OP_WORDS = {"plus": "+", "minus": "-", "times": "*", "multiplied by": "*", "divided by": "/",
              "over": "/", "to the power of": "**"}
-_OP_WORD = re.compile(r"\b(" + "|".join(sorted(_OP_WORDS, key=len, reverse=True)) + r")\b")
+_WORDS = "|".join(sorted(_OP_WORDS, key=len, reverse=True))  # longest first
+_OP_WORD = re.compile(rf"\b({_WORDS})\b")
 _NUMBER = r" *\(* *-?\d+(\.\d+)? *\)*"
-_OPERATOR = r" *(\*\*|//|[-+*/%^]|" + "|".join(sorted(_OP_WORDS, key=len, reverse=True)) + ")"
+_OPERATOR = rf" *(\*\*|//|[-+*/%^]|{_WORDS})"
 EXPRESSION = {"type": "string", "maxLength": 200, "pattern": f"^{_NUMBER}({_OPERATOR}{_NUMBER})* *$",
               "description": "numbers joined by + - * / // % ** or operator words, with parentheses"}
 

@@ -36,6 +36,7 @@ TRIGGER = "<tool"  # a reply that writes this is writing a call (it catches "<to
 _TEXT = r"/(.|\n)*/ & ~/(.|\n)*<\/?tool(.|\n)*/"
 # json.dumps's separators, as format_call writes calls and the training data holds them
 _SEPARATORS = {"item_separator": ", ", "key_separator": ": ", "whitespace_flexible": False}
+_SHIFTS = torch.arange(32, dtype=torch.int32)  # unpacks llguidance's 32-bit mask words
 
 
 def arguments_schema(t: Tool, media_kinds: Sequence[str]) -> dict[str, Any] | None:
@@ -52,9 +53,6 @@ def arguments_schema(t: Tool, media_kinds: Sequence[str]) -> dict[str, Any] | No
             return None
         else:
             del props[arg]
-    for p in props.values():
-        if isinstance(p, dict):
-            p.pop("x-media", None)
     return schema
 
 
@@ -142,8 +140,7 @@ class CallGuide:
         if not self.active or self.matcher.is_stopped() or self.matcher.is_error():
             return None
         self.matcher.unsafe_compute_mask_ptr(self._bits.data_ptr(), self._bits.numel() * 4)
-        shifts = torch.arange(32, dtype=torch.int32)
-        allowed = ((self._bits[:, None] >> shifts) & 1).flatten()[: self.vocab].bool()
+        allowed = ((self._bits[:, None] >> _SHIFTS) & 1).flatten()[: self.vocab].bool()
         in_call = self.eos is None or not bool(allowed[self.eos])
         return allowed, in_call
 
