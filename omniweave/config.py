@@ -7,6 +7,7 @@ A preset (``omniweave/presets/<name>.yaml``) names every component of an any-to-
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -142,8 +143,9 @@ class LoraConfig:
 class StageConfig:
     """One training stage: its data, what trains (the trainable map), losses and optimiser."""
     description: str = ""
-    # ``nano:pairs``, ``nano:instructions``, ``nano:scenes``, caption-pair files (cc3m/audiocap/webvid .json) or
-    # conversation files (.json/.jsonl); pairs become conversations as ``pair_task`` says
+    # ``nano:pairs``, ``nano:instructions``, ``nano:scenes``, ``nano:tools``, ``nano:numbers``,
+    # caption-pair files (cc3m/audiocap/webvid .json) or conversation files (.json/.jsonl); pairs
+    # become conversations as ``pair_task`` says
     data: list[str] = field(default_factory=list)
     pair_task: Literal["x2t", "t2x"] = "x2t"
     trainable: dict[str, Trainable] = field(default_factory=dict)  # part -> frozen | full | lora
@@ -213,12 +215,17 @@ def _build(cls: Any, data: Any, where: str) -> Any:
     if cls in (int, float, bool, str):
         if cls is float and isinstance(data, int) and not isinstance(data, bool):
             return float(data)
+        if cls is float and isinstance(data, str) and _FLOAT.fullmatch(data.strip()):
+            return float(data)  # YAML 1.1 reads 5e-4 (no dot) as a string
         if not isinstance(data, cls) or (cls is int and isinstance(data, bool)):
             raise InputError(f"{where}: expected {cls.__name__}, got {data!r}")
         return data
     if isinstance(cls, types.UnionType) or origin is typing.Union:
         return data
     return data
+
+
+_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
 def _set(tree: dict, dotted: str, value: Any) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,7 @@ from omniweave.tools import grammar
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 LORA_DIR = "lora"
+LLM_DIR = "llm"  # the whole LLM, when a stage trained it in full (a transformers folder)
 _KIND = {Image: "image", Audio: "audio", Video: "video"}
 
 
@@ -97,6 +98,18 @@ def normalize_messages(messages: list[dict[str, Any]], media: list[Media] | None
     return out, found
 
 
+def _without_adapter(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A peft-wrapped model's state dict as its base model's: LoRA matrices and copies trained
+    whole dropped, the wrapped layers' own weights under their plain names."""
+    out = {}
+    for k, v in state.items():
+        if "lora_" in k or ".modules_to_save." in k:
+            continue
+        k = k.removeprefix("base_model.model.")  # a gathered state dict names the peft wrapper too
+        out[k.replace(".base_layer.", ".").replace(".original_module.", ".")] = v
+    return out
+
+
 def _adapter_weight(name: str) -> bool:
     """Whether an LLM weight belongs to the peft adapter: LoRA matrices or a module it trains whole."""
     return "lora_" in name or "modules_to_save" in name
@@ -132,6 +145,7 @@ class AnyToAny(nn.Module):
                                                             - self.layout.first_id])
         self.processor = Processor(cfg, tokenizer, self.layout)
         self.lora_enabled = False
+        self.llm_whole = False  # the LLM's own weights trained (a ``full`` stage): saved whole
         self.trained_stages: list[str] = []  # the stages a loaded checkpoint went through
         device = next(llm.parameters()).device
         for name, module in self.named_children():  # what omniweave adds runs beside the LLM
@@ -140,12 +154,14 @@ class AnyToAny(nn.Module):
 
     # ------------------------------------------------------------ building and checkpoints
     @classmethod
-    def from_config(cls, cfg: ModelConfig, seed: int = 0) -> AnyToAny:
-        """Fresh projectors and extra tokens on top of the base components a config names."""
+    def from_config(cls, cfg: ModelConfig, seed: int = 0, llm_path: Path | None = None) -> AnyToAny:
+        """Fresh projectors and extra tokens on top of the base components a config names
+        (the LLM from ``llm_path`` instead of ``cfg.llm.path`` when given)."""
         from omniweave.doctor import require_components
 
         require_components(cfg)  # every missing component named at once, before any loading
-        llm, tokenizer = load_llm(cfg.llm, cfg.device)
+        llm_cfg = cfg.llm if llm_path is None else replace(cfg.llm, path=str(llm_path))
+        llm, tokenizer = load_llm(llm_cfg, cfg.device)
         encoders = {m: build_encoder(mc.encoder, cfg.device) for m, mc in cfg.modalities.items()}
         decoders = {m: build_decoder(mc.decoder, cfg.device) for m, mc in cfg.modalities.items()}
         torch.manual_seed(seed)
@@ -175,7 +191,11 @@ class AnyToAny(nn.Module):
         if preset is not None and meta.get("preset") != preset:
             raise InputError(f"{path} is a checkpoint of preset {meta.get('preset')!r}, "
                              f"not {preset!r}")
-        model = cls.from_config(config if config is not None else from_dict(meta["config"]))
+        # a stage that trained the LLM in full left its weights here, not at llm.path
+        whole = path / LLM_DIR if (path / LLM_DIR).is_dir() else None
+        model = cls.from_config(config if config is not None else from_dict(meta["config"]),
+                                llm_path=whole)
+        model.llm_whole = whole is not None
         if (path / LORA_DIR).is_dir():
             from peft import PeftModel
 
@@ -215,11 +235,27 @@ class AnyToAny(nn.Module):
             state = {k: v.detach().to("cpu", dtype or v.dtype).contiguous()
                      for k, v in self.trained_state(state_dict).items()}
             save_file(state, tmp / WEIGHTS_FILE)
+            llm_state = None if state_dict is None else {
+                k[len("llm."):]: v for k, v in state_dict.items() if k.startswith("llm.")}
             if self.lora_enabled:
-                llm_state = None if state_dict is None else {
-                    k[len("llm."):]: v for k, v in state_dict.items() if k.startswith("llm.")}
                 self.llm.save_pretrained(tmp / LORA_DIR, state_dict=llm_state)
+            if self.llm_whole:
+                self._save_whole_llm(tmp / LLM_DIR, llm_state, dtype)
         return Path(out)
+
+    def _save_whole_llm(self, out: Path, state: dict[str, torch.Tensor] | None,
+                        dtype: torch.dtype | None) -> None:
+        """The LLM's base weights as a transformers folder (with its tokenizer); under a LoRA
+        adapter, the base without it (the adapter is saved beside, by peft)."""
+        base = self.llm.get_base_model() if self.lora_enabled else self.llm
+        if state is None:
+            state = base.state_dict()
+        if self.lora_enabled:
+            state = _without_adapter(state)
+        if dtype is not None:
+            state = {k: v.to(dtype) for k, v in state.items()}
+        base.save_pretrained(out, state_dict=state)
+        self.tokenizer.save_pretrained(out)
 
     # ------------------------------------------------------------ trainable parts
     def set_trainable(self, stage: StageConfig) -> list[nn.Parameter]:
@@ -238,11 +274,24 @@ class AnyToAny(nn.Module):
                 self.enable_lora(stage)
                 for name, p in self.llm.named_parameters():
                     p.requires_grad_(_adapter_weight(name))
+            elif part == "llm":
+                self.train_llm_whole()
             else:
                 parts[part].requires_grad_(True)
         if self.cfg.llm.gradient_checkpointing:
             self.llm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         return [p for p in self.parameters() if p.requires_grad]
+
+    def train_llm_whole(self) -> None:
+        """Make every LLM weight trainable (a ``full`` stage). An adapter from an earlier stage
+        is merged in first, so the whole LLM trains and is saved as one transformers folder."""
+        if getattr(self.llm, "is_loaded_in_4bit", False) or getattr(self.llm, "is_loaded_in_8bit", False):
+            raise InputError("trainable.llm: full cannot train a 4/8-bit quantized LLM; use lora")
+        if self.lora_enabled:
+            self.llm = self.llm.merge_and_unload()
+            self.lora_enabled = False
+        self.llm_whole = True
+        self.llm.requires_grad_(True)
 
     def enable_lora(self, stage: StageConfig) -> None:
         """Wrap the LLM in the stage's LoRA adapter. A model that has one already (a checkpoint

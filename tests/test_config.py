@@ -23,6 +23,10 @@ def test_overrides_apply_and_are_checked():
         load_preset("nano", ["modalities.image.input_projector.kind=qformerx"])
     with pytest.raises(InputError, match="expected int"):
         load_preset("nano", ["modalities.audio.signal_tokens=many"])
+    # YAML 1.1 reads 5e-4 (no dot) as a string; a float field takes it as the number it is
+    assert load_preset("nano", ["stages.3.lr=5e-4"]).stages["3"].lr == 5e-4
+    with pytest.raises(InputError, match="expected float"):
+        load_preset("nano", ["stages.3.lr=fast"])
 
 
 def test_unknown_preset_lists_known_ones():

@@ -144,3 +144,43 @@ def test_saving_from_a_full_state_dict_matches_saving_the_model(tmp_path):
         a, b = load_file(tmp_path / "own" / rel), load_file(tmp_path / "gathered" / rel)
         assert a.keys() == b.keys() and a
         assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_full_llm_stage_merges_the_adapter_and_saves_the_whole_llm(tmp_path):
+    """``trainable: {llm: full}`` on a LoRA checkpoint: the adapter merges in (same outputs), every
+    LLM weight trains, the checkpoint carries the LLM as a transformers folder, and a LoRA stage
+    on top saves its base there and its adapter beside; each loads back to the same outputs."""
+    from transformers import AutoModelForCausalLM
+
+    from omniweave.config import LoraConfig, StageConfig
+    from omniweave.nano.components import WEIGHTS_DIR
+
+    model = AnyToAny.from_pretrained(WEIGHTS_DIR / "any-to-any")
+    ids = torch.tensor([[1, 40, 41, 42, 43]])
+    before = model.llm(input_ids=ids).logits
+    params = model.set_trainable(StageConfig(trainable={"llm": "full"}))
+    assert not model.lora_enabled and model.llm_whole
+    assert len(params) == len(list(model.llm.parameters()))
+    torch.testing.assert_close(model.llm(input_ids=ids).logits, before, rtol=1e-4, atol=1e-4)
+    with torch.no_grad():  # what training would do: the base weights move
+        model.llm.get_input_embeddings().weight[40:44] += 0.5
+    moved = model.llm(input_ids=ids).logits
+    model.save_pretrained(tmp_path / "full")
+    assert not (tmp_path / "full" / "lora").exists()
+    plain = AutoModelForCausalLM.from_pretrained(tmp_path / "full" / "llm")  # loads like a hub folder
+    torch.testing.assert_close(plain(input_ids=ids).logits, moved)
+    back = AnyToAny.from_pretrained(tmp_path / "full")
+    assert back.llm_whole and back.cfg.llm.path == model.cfg.llm.path
+    torch.testing.assert_close(back.llm(input_ids=ids).logits, moved)
+
+    back.set_trainable(StageConfig(trainable={"llm": "lora"}, lora=LoraConfig(r=4, alpha=8)))
+    with torch.no_grad():
+        for n, p in back.llm.named_parameters():
+            if "lora_B" in n:
+                p.fill_(0.01)
+    adapted = back.llm(input_ids=ids).logits
+    back.save_pretrained(tmp_path / "lora-on-full")
+    assert (tmp_path / "lora-on-full" / "lora").is_dir() and (tmp_path / "lora-on-full" / "llm").is_dir()
+    again = AnyToAny.from_pretrained(tmp_path / "lora-on-full")
+    assert again.lora_enabled and again.llm_whole
+    torch.testing.assert_close(again.llm(input_ids=ids).logits, adapted)

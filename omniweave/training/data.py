@@ -28,6 +28,7 @@ PAIRS_PER_MODALITY = 2000
 NANO_INSTRUCTIONS = 6000
 NANO_SCENES = 10000
 NANO_TOOLS = 16000
+NANO_NUMBERS = 12000
 
 
 @dataclass
@@ -61,6 +62,9 @@ _NANO_CONVERSATIONS = {
                     ("omniweave.data.scenes", "write_scene_data")),
     # tool calls, tool results, direct answers
     "nano:tools": ("tools", NANO_TOOLS, "tool-use conversations", ("omniweave.data.tools", "write_tool_data")),
+    # numbers repeated back (the nano LLM learns to copy digits before the tools stage)
+    "nano:numbers": ("numbers", NANO_NUMBERS, "number-copying conversations",
+                     ("omniweave.data.numbers", "write_number_data")),
 }
 
 

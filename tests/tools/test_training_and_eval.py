@@ -28,6 +28,39 @@ def test_a_short_tool_training_run(tmp_path, trained_model):
     assert pieces == ["4", "6", "7"]
 
 
+def test_the_numbers_stage_trains_the_llm_whole_and_tools_adapt_it(tmp_path):
+    """numbers (``llm: full``) then tools (LoRA): the first checkpoint carries the LLM whole,
+    the second that LLM and its adapter, and each loads back as trained."""
+    import torch
+
+    from omniweave.config import load_preset
+    from omniweave.data.numbers import write_number_data
+    from omniweave.data.tools import write_tool_data
+    from omniweave.model import AnyToAny
+    from omniweave.training.trainer import train_stage
+
+    write_number_data(tmp_path / "numbers", 16, seed=5)
+    write_tool_data(tmp_path / "tools", 8, seed=5)
+    cfg = load_preset("nano", ["stages.numbers.batch_size=2", "stages.tools.batch_size=2",
+                               "llm.split_digits=true"])
+    cfg.stages["numbers"].data = [str(tmp_path / "numbers" / "train.json")]
+    cfg.stages["tools"].data = [str(tmp_path / "tools" / "train.json")]
+    train_stage(cfg, "numbers", tmp_path / "a", init=WEIGHTS_DIR / "any-to-any", data_dir=tmp_path,
+                steps=2, progress=False)
+    a = AnyToAny.from_pretrained(tmp_path / "a", preset="nano")
+    assert a.llm_whole and not a.lora_enabled and (tmp_path / "a" / "llm" / "model.safetensors").is_file()
+    base = AnyToAny.from_pretrained(WEIGHTS_DIR / "any-to-any")
+    ids = torch.tensor([[1, 40, 41, 42]])
+    assert not torch.allclose(a.llm(input_ids=ids).logits, base.llm(input_ids=ids).logits)
+    train_stage(cfg, "tools", tmp_path / "b", init=tmp_path / "a", data_dir=tmp_path, steps=2,
+                progress=False)
+    b = AnyToAny.from_pretrained(tmp_path / "b", preset="nano")
+    assert b.llm_whole and b.lora_enabled
+    # the adapter leaves the base alone: weights outside it are the numbers stage's
+    torch.testing.assert_close(b.llm.get_base_model().model.norm.weight, a.llm.model.norm.weight)
+    assert not torch.equal(a.llm.model.norm.weight, base.llm.get_base_model().model.norm.weight)
+
+
 @pytest.mark.skipif(not (TOOLS_CKPT / "config.json").exists(), reason="no shipped tools checkpoint")
 def test_eval_on_a_small_sample():
     from omniweave.eval.tools import evaluate, table
