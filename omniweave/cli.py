@@ -420,7 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train one stage of an any-to-any model")
     p.add_argument("--preset", default="nano")
-    p.add_argument("--stage", required=True, help="1, 2 or 3 (as the preset's stages name them)")
+    p.add_argument("--stage", required=True, help="a stage the preset names (nano: 1 to 4, numbers, tools)")
     p.add_argument("--output", required=True, help="folder for the stage's checkpoint and log")
     p.add_argument("--init", default=None, help="start from this checkpoint (the previous stage)")
     p.add_argument("--data-dir", default=None, help="where nano data and caches live")
