@@ -98,21 +98,21 @@ def normalize_messages(messages: list[dict[str, Any]], media: list[Media] | None
     return out, found
 
 
+def _adapter_weight(name: str) -> bool:
+    """Whether an LLM weight belongs to the peft adapter: LoRA matrices or a module it trains whole."""
+    return "lora_" in name or "modules_to_save" in name
+
+
 def _without_adapter(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """A peft-wrapped model's state dict as its base model's: LoRA matrices and copies trained
-    whole dropped, the wrapped layers' own weights under their plain names."""
+    """A peft-wrapped model's state dict as its base model's: the adapter's weights dropped, the
+    wrapped layers' own weights under their plain names."""
     out = {}
     for k, v in state.items():
-        if "lora_" in k or ".modules_to_save." in k:
+        if _adapter_weight(k):
             continue
         k = k.removeprefix("base_model.model.")  # a gathered state dict names the peft wrapper too
         out[k.replace(".base_layer.", ".").replace(".original_module.", ".")] = v
     return out
-
-
-def _adapter_weight(name: str) -> bool:
-    """Whether an LLM weight belongs to the peft adapter: LoRA matrices or a module it trains whole."""
-    return "lora_" in name or "modules_to_save" in name
 
 
 class AnyToAny(nn.Module):
