@@ -25,7 +25,7 @@ from omniweave.config import load_preset  # noqa: E402
 from omniweave.media import load_media  # noqa: E402
 from omniweave.model import AnyToAny  # noqa: E402
 from omniweave.nano import world  # noqa: E402
-from omniweave.training.data import HiddenStateData, StageData, load_examples  # noqa: E402
+from omniweave.training.data import HiddenStateData, StageData, load_examples, nano_pairs_dir  # noqa: E402
 
 
 def steps_per_second(model, params, make_batch, steps: int) -> float:
@@ -48,8 +48,8 @@ def main() -> None:
     args = parser.parse_args()
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="nano-cache-bench-"))
     for modality in ("image", "audio", "video"):
-        if not (data_dir / "pairs" / world.PAIR_FORMATS[modality][0]).exists():
-            world.write_pairs(data_dir / "pairs", modality, args.pairs, seed=0)
+        if not (nano_pairs_dir(data_dir) / world.PAIR_FORMATS[modality][0]).exists():
+            world.write_pairs(nano_pairs_dir(data_dir), modality, args.pairs, seed=0)
     cfg = load_preset("nano", ["stages.2.trainable={output_projectors: full}", "stages.2.lm_weight=0"])
     model = AnyToAny.from_config(cfg)
     rows = []

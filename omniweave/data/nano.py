@@ -38,6 +38,8 @@ from omniweave.media import Media, save_media
 from omniweave.nano import text as T
 from omniweave.nano.world import MODALITIES, Spec, attributes, render
 
+# bumped whenever the records this module writes change (names the cache folder: training/data.py)
+DATA_VERSION = 1
 TASKS = ("x2t-describe", "x2t-qa", "t2x", "x2x", "multi", "text")
 DEFAULT_MIX: dict[str, float] = {"x2t-describe": 0.2, "x2t-qa": 0.3, "t2x": 0.2, "x2x": 0.15,
                                  "multi": 0.1, "text": 0.05}

@@ -24,6 +24,8 @@ from pathlib import Path
 
 from omniweave.data.conversations import save_conversations
 
+# bumped whenever the records this module writes change (names the cache folder: training/data.py)
+DATA_VERSION = 1
 NUMBER_TASKS = {"echo": 0.35, "recall": 0.25, "relay": 0.2, "field": 0.2}
 _OPS = ("plus", "minus", "times", "divided by", "+", "-", "*", "/")
 _ECHO = ("repeat {x}.", "say {x}.", "repeat this: {x}", "copy {x} exactly.", "write back {x}.",

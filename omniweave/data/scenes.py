@@ -33,6 +33,8 @@ from omniweave.nano.world import attributes, render
 
 MIX = {"scene-qa": 0.6, "scene-mc": 0.1, "single-describe": 0.1, "single-qa": 0.2}
 SHORT_SHARE = 0.2
+# bumped whenever the records this module writes change (names the cache folder: training/data.py)
+DATA_VERSION = 1
 _SEED_TAG = 0x5343454E  # "SCEN"
 
 

@@ -15,7 +15,7 @@ built-in tools, shuffled, sometimes a subset that still holds the needed one). T
   no tool applies.
 - ``plain``: ordinary nano tasks without a tool list (so the model keeps its old behaviour).
 
-Phrasings (``omniweave.data.tool_phrases``): ``train`` from a grammar, ``eval`` and ``eval2`` held
+Phrasings (``omniweave.data.tool_phrases``): ``train`` from a grammar, ``eval`` to ``eval5`` held
 out. Tool results in the data are computed by the tools themselves on the rendered media, so they
 are what the runtime returns.
 """
@@ -34,7 +34,7 @@ import numpy as np
 from omniweave.data.conversations import PLACEHOLDERS, save_conversations
 from omniweave.data.nano import _MAKERS as NANO_MAKERS
 from omniweave.data.nano import _Builder
-from omniweave.data.tool_phrases import phrases
+from omniweave.data.tool_phrases import pick
 from omniweave.files import atomic_dir
 from omniweave.media import Media, save_media
 from omniweave.nano import text as T
@@ -43,6 +43,9 @@ from omniweave.tools import builtin as B
 from omniweave.tools.format import format_call, response_text, system_prompt
 from omniweave.tools.registry import registered
 
+# bumped whenever the records this module writes change (names the cache folder: training/data.py);
+# 2: frame-first phrasing, more frames, two more held-out sets (2026-11-23)
+DATA_VERSION = 2
 TOOL_TASKS = ("pitch", "pulses", "centroid", "calc", "mirror", "recolor", "reverse", "chain",
               "none", "refuse", "plain")
 # calc and centroid weigh more: copying numbers is what the nano LLM learns slowest
@@ -60,7 +63,7 @@ _OPS_TRAIN = (("plus", "+"), ("minus", "-"), ("times", "*"), ("divided by", "/")
 
 
 def _phrase(rng: random.Random, key: str, split: str, **fmt: str) -> str:
-    return T._style(rng, T._pick(rng, phrases(key, split)).format(**fmt))
+    return T._style(rng, pick(rng, key, split).format(**fmt))
 
 
 def _arith(rng: random.Random, split: str) -> tuple[str, str]:

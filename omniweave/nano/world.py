@@ -273,6 +273,8 @@ def sample(modality: str, seed: int) -> tuple[Spec, Image | Audio | Video]:
 
 
 # ---------------------------------------------------------------- pair-data writers
+# bumped whenever the pairs write_pairs writes change (names the cache folder: training/data.py)
+PAIRS_VERSION = 1
 PAIR_FORMATS = {  # modality -> (json file, media folder, media key, suffix) as NExT-GPT ships them
     "image": ("cc3m.json", "images", "image_name", ".png"),
     "audio": ("audiocap.json", "audios", "audio_name", ".wav"),

@@ -39,12 +39,19 @@ class Example:
 
 
 # ------------------------------------------------------------ sources
+def nano_pairs_dir(data_dir: Path) -> Path:
+    """Where ``nano:pairs`` lives under a data dir (named by the world's ``PAIRS_VERSION``)."""
+    from omniweave.nano import world
+
+    return data_dir / f"pairs-v{world.PAIRS_VERSION}"
+
+
 def _nano_pairs(data_dir: Path, seed: int) -> list[Path]:
     from omniweave.nano import world
 
     files = []
     for modality, (json_name, *_rest) in world.PAIR_FORMATS.items():
-        path = data_dir / "pairs" / json_name
+        path = nano_pairs_dir(data_dir) / json_name
         if not path.exists():
             print(f"writing {PAIRS_PER_MODALITY} nano {modality} pairs to {path.parent}")
             world.write_pairs(path.parent, modality, PAIRS_PER_MODALITY, seed)
@@ -53,7 +60,9 @@ def _nano_pairs(data_dir: Path, seed: int) -> list[Path]:
 
 
 # each generated conversation source: its folder, record count, what it holds, its writer
-# (module, function; imported on first use)
+# (module, function; imported on first use). The folder is named by the module's DATA_VERSION, so
+# records an older generator wrote are never read for a newer one, nor the features cached for
+# their media (that cache is keyed by path).
 _NANO_CONVERSATIONS = {
     "nano:instructions": ("instructions", NANO_INSTRUCTIONS, "instruction conversations",
                           ("omniweave.data.nano", "write_nano_data")),
@@ -68,10 +77,17 @@ _NANO_CONVERSATIONS = {
 }
 
 
+def nano_data_path(source: str, data_dir: Path) -> Path:
+    """The conversation file of a generated ``nano:`` source under a data dir."""
+    folder, _n, _what, (module, _writer) = _NANO_CONVERSATIONS[source]
+    version = importlib.import_module(module).DATA_VERSION
+    return data_dir / f"{folder}-v{version}" / "train.json"
+
+
 def _nano_conversations(source: str, data_dir: Path, seed: int) -> Path:
     """The conversation file of a generated ``nano:`` source, written on first use."""
-    folder, n, what, (module, writer) = _NANO_CONVERSATIONS[source]
-    path = data_dir / folder / "train.json"
+    _folder, n, what, (module, writer) = _NANO_CONVERSATIONS[source]
+    path = nano_data_path(source, data_dir)
     if not path.exists():
         print(f"writing {n} nano {what} to {path.parent}")
         getattr(importlib.import_module(module), writer)(path.parent, n, seed, split="train")

@@ -1,7 +1,9 @@
 import json
+import random
+from collections import Counter
 
 from omniweave.data.conversations import load_conversations
-from omniweave.data.tool_phrases import FRAMES, HELD_OUT, expand, near, phrases
+from omniweave.data.tool_phrases import FRAMES, HELD_OUT, expand, near, phrases, pick, train_frames
 from omniweave.data.tools import iter_tool_examples, write_tool_data
 from omniweave.media import load_media
 from omniweave.nano import judges
@@ -53,3 +55,14 @@ def test_near_counts_word_edits_and_slots():
     assert not near("compute {e}.", "evaluate {e}.")  # short: only identical is near
     assert near("what is the pitch of this sound in hertz?", "what is the frequency of the sound in hertz")
     assert expand("{mv} it") == ["mirror it", "flip it", "reflect it"]
+
+
+def test_training_picks_a_frame_first():
+    frames = train_frames("pitch")
+    sizes = sorted(len(f) for f in frames)
+    assert sizes[0] < 5 < 50 < sizes[-1]  # a short frame beside one with many fillings
+    which = {p: i for i, f in enumerate(frames) for p in f}
+    rng = random.Random(0)
+    counts = Counter(which[pick(rng, "pitch", "train")] for _ in range(20 * len(frames)))
+    assert len(counts) == len(frames) and max(counts.values()) < 3 * min(counts.values())
+    assert pick(rng, "pitch", "eval5") in HELD_OUT["eval5"]["pitch"]

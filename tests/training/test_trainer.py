@@ -8,7 +8,7 @@ from omniweave.errors import InputError
 from omniweave.model import AnyToAny
 from omniweave.nano import world
 from omniweave.training import trainer
-from omniweave.training.data import StageData, load_examples
+from omniweave.training.data import StageData, load_examples, nano_pairs_dir
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +16,7 @@ def data_dir(tmp_path_factory):
     """A tiny nano data folder: 12 pairs per modality, already where ``nano:pairs`` looks."""
     root = tmp_path_factory.mktemp("nano-data")
     for modality in ("image", "audio", "video"):
-        world.write_pairs(root / "pairs", modality, 12, seed=3)
+        world.write_pairs(nano_pairs_dir(root), modality, 12, seed=3)
     return root
 
 
