@@ -40,18 +40,16 @@ class Example:
 
 # ------------------------------------------------------------ sources
 def nano_pairs_dir(data_dir: Path) -> Path:
-    """Where ``nano:pairs`` lives under a data dir (named by the world's ``PAIRS_VERSION``)."""
-    from omniweave.nano import world
-
-    return data_dir / f"pairs-v{world.PAIRS_VERSION}"
+    """Where ``nano:pairs`` lives under a data dir (named by its generator's version)."""
+    return data_dir / f"pairs-v{nano_data_version('nano:pairs')}"
 
 
 def _nano_pairs(data_dir: Path, seed: int) -> list[Path]:
     from omniweave.nano import world
 
-    files = []
+    files, folder = [], nano_pairs_dir(data_dir)
     for modality, (json_name, *_rest) in world.PAIR_FORMATS.items():
-        path = nano_pairs_dir(data_dir) / json_name
+        path = folder / json_name
         if not path.exists():
             print(f"writing {PAIRS_PER_MODALITY} nano {modality} pairs to {path.parent}")
             world.write_pairs(path.parent, modality, PAIRS_PER_MODALITY, seed)
@@ -77,11 +75,20 @@ _NANO_CONVERSATIONS = {
 }
 
 
+def nano_data_version(source: str) -> int:
+    """The version of a generated ``nano:`` source's generator, which names its cache folder
+    (``omniweave.nano.world.PAIRS_VERSION`` for pairs, the writer module's ``DATA_VERSION`` else)."""
+    if source == "nano:pairs":
+        from omniweave.nano import world
+
+        return world.PAIRS_VERSION
+    _folder, _n, _what, (module, _writer) = _NANO_CONVERSATIONS[source]
+    return importlib.import_module(module).DATA_VERSION
+
+
 def nano_data_path(source: str, data_dir: Path) -> Path:
     """The conversation file of a generated ``nano:`` source under a data dir."""
-    folder, _n, _what, (module, _writer) = _NANO_CONVERSATIONS[source]
-    version = importlib.import_module(module).DATA_VERSION
-    return data_dir / f"{folder}-v{version}" / "train.json"
+    return data_dir / f"{_NANO_CONVERSATIONS[source][0]}-v{nano_data_version(source)}" / "train.json"
 
 
 def _nano_conversations(source: str, data_dir: Path, seed: int) -> Path:
