@@ -1,9 +1,15 @@
-"""How users ask for tools: a small grammar for training, and held-out phrase sets.
+"""How users ask for tools: a grammar and written requests for training, and held-out phrase sets.
 
-Training phrasings expand frames with synonym slots (``expand``), a few hundred per task, so the
-model learns what a request means (hertz, frequency, pitch → ``pitch_hz``) rather than a handful
-of sentences; ``pick`` draws a frame first, then a filling, so each sentence shape counts the same.
-Held-out sets judge it:
+Training phrasings come from two sources. A grammar expands frames with synonym slots
+(``expand``), a few hundred per task, so the model learns what a request means (hertz,
+frequency, pitch → ``pitch_hz``) rather than a handful of sentences; ``pick`` draws a frame
+first, then a filling, so each sentence shape counts the same. But a grammar is one writer's
+English, and a model trained on it knows that writer's few hundred words; so ``pick`` takes
+``WRITTEN_SHARE`` of its requests from ``phrasings/written.json`` instead: about 2,200 requests
+written by five writers (language models briefed as in ``phrasings/BRIEF.md``, each in another
+register: casual, polite, terse, expert and indirect, second-language and plain), the way
+Tool_LMM, GPT4Tools and ToolAlpaca have a language model write their instructions. None of the
+writers saw the grammar or the held-out sets. Held-out sets judge it:
 
 - ``eval``: the set the tools eval has used since the tools stage first existed;
 - ``eval2``: a second set, written when the grammar was, to check that what ``eval`` measures
@@ -14,19 +20,24 @@ Held-out sets judge it:
 - ``eval4``: six per task, written by the developer just before adding the grammar's second
   batch of frames (2026-11-23), so those frames were written knowing it;
 - ``eval5``: eight per task, written blind: by a writer who saw only the tools' descriptions,
-  never the grammar nor the other sets, and added unread.
+  never the grammar nor the other sets, and added unread;
+- ``eval6``: twelve per task, by a sixth writer under the training writers' brief, asked for a
+  mix of their registers: the distribution the written requests come from, not their sentences
+  (as Tool_LMM's test split is of its generated instructions).
 
 No training phrasing comes within two word edits of a held-out one (one for short ones: ``near``;
-slots such as ``{c}`` count as words): ``train_frames`` drops those, so held-out means a different
-sentence, not one synonym swapped.
+slots such as ``{c}`` count as words): ``train_frames`` and ``written_phrases`` drop those, so
+held-out means a different sentence, not one synonym swapped.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import random
 import re
 from functools import cache
+from pathlib import Path
 
 # ---------------------------------------------------------------- the grammar: frames and slots
 SLOTS = {
@@ -538,6 +549,44 @@ HELD_OUT: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
+# ---------------------------------------------------------------- written phrasings
+PHRASINGS = Path(__file__).with_name("phrasings")
+WRITTEN_SHARE = 0.5  # how often a training request is a written one rather than the grammar's
+_SLOT_OF = {"recolor": "{c}", "chain_mr": "{c}", "calc": "{e}"}  # the one slot a key's requests hold
+
+
+def check_phrasings(raw: dict, where: str) -> dict[str, tuple[str, ...]]:
+    """``{key: phrasings}`` checked: every key of ``FRAMES``, each phrasing lowercase with exactly
+    its key's slot (``{c}``, ``{e}``) and no other braces; ``where`` names the source in errors."""
+    if set(raw) != set(FRAMES):
+        raise ValueError(f"{where}: keys {sorted(raw)}, expected {sorted(FRAMES)}")
+    out = {}
+    for key, items in raw.items():
+        slot = _SLOT_OF.get(key)
+        for i, text in enumerate(items):
+            braces = re.findall(r"{[^}]*}|[{}]", text)
+            if braces != ([slot] if slot else []) or text != text.lower():
+                raise ValueError(f"{where}: {key}[{i}] {text!r}: lowercase, with "
+                                 f"{'exactly one ' + slot if slot else 'no'} slot and no other braces")
+        out[key] = tuple(dict.fromkeys(items))
+    return out
+
+
+@cache
+def _written() -> dict[str, tuple[str, ...]]:
+    """The training writers' requests, all writers together (``phrasings/written.json``)."""
+    path = PHRASINGS / "written.json"
+    merged: dict[str, list[str]] = {key: [] for key in FRAMES}
+    for writer, sets in json.loads(path.read_text())["writers"].items():
+        for key, items in check_phrasings(sets, f"{path} (writer {writer})").items():
+            merged[key] += items
+    return {key: tuple(dict.fromkeys(items)) for key, items in merged.items()}
+
+
+HELD_OUT["eval6"] = check_phrasings(json.loads((PHRASINGS / "eval6.json").read_text()),
+                                    str(PHRASINGS / "eval6.json"))
+
+
 def expand(frame: str) -> list[str]:
     """Every filling of a frame's slots (slots not in ``SLOTS``, e.g. ``{c}``, stay)."""
     names = [n for n in re.findall(r"{(\w+)}", frame) if n in SLOTS]
@@ -586,9 +635,17 @@ def train_frames(key: str) -> tuple[tuple[str, ...], ...]:
     return tuple(out)
 
 
+@cache
+def written_phrases(key: str) -> tuple[str, ...]:
+    """The writers' requests for ``key`` that are not near any held-out phrasing."""
+    held = [h for split in HELD_OUT.values() for h in split[key]]
+    return tuple(p for p in _written()[key] if not any(near(p, h) for h in held))
+
+
 def train_phrases(key: str) -> tuple[str, ...]:
-    """Every training phrasing of ``key``."""
-    return tuple(dict.fromkeys(p for frame in train_frames(key) for p in frame))
+    """Every training phrasing of ``key``: the grammar's, then the writers'."""
+    return tuple(dict.fromkeys([p for frame in train_frames(key) for p in frame]
+                               + list(written_phrases(key))))
 
 
 def phrases(key: str, split: str) -> tuple[str, ...]:
@@ -600,9 +657,12 @@ def phrases(key: str, split: str) -> tuple[str, ...]:
 
 
 def pick(rng: random.Random, key: str, split: str) -> str:
-    """One phrasing of ``key``. Training picks a frame, then one of its fillings, so every sentence
-    shape weighs the same however many fillings its slots make (a frame with three slots would
-    otherwise drown one with none); a held-out set picks any of its phrasings."""
-    if split == "train":
-        return rng.choice(rng.choice(train_frames(key)))
-    return rng.choice(phrases(key, split))
+    """One phrasing of ``key``. Training takes a written request ``WRITTEN_SHARE`` of the time,
+    else the grammar's: a frame, then one of its fillings, so every sentence shape weighs the same
+    however many fillings its slots make (a frame with three slots would otherwise drown one with
+    none); a held-out set picks any of its phrasings."""
+    if split != "train":
+        return rng.choice(phrases(key, split))
+    if rng.random() < WRITTEN_SHARE:
+        return rng.choice(written_phrases(key))
+    return rng.choice(rng.choice(train_frames(key)))

@@ -15,9 +15,9 @@ built-in tools, shuffled, sometimes a subset that still holds the needed one). T
   no tool applies.
 - ``plain``: ordinary nano tasks without a tool list (so the model keeps its old behaviour).
 
-Phrasings (``omniweave.data.tool_phrases``): ``train`` from a grammar, ``eval`` to ``eval5`` held
-out. Tool results in the data are computed by the tools themselves on the rendered media, so they
-are what the runtime returns.
+Phrasings (``omniweave.data.tool_phrases``): ``train`` from a grammar and from requests written by
+five language-model writers, ``eval`` to ``eval6`` held out. Tool results in the data are
+computed by the tools themselves on the rendered media, so they are what the runtime returns.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ from omniweave.tools.registry import registered
 
 # bumped whenever the records this module writes change (names the cache folder: training/data.py);
 # 2: frame-first phrasing, more frames, two more held-out sets (2026-11-23)
-DATA_VERSION = 2
+# 3: half the requests written by five language-model writers; held-out eval6 (2026-12-05)
+DATA_VERSION = 3
 TOOL_TASKS = ("pitch", "pulses", "centroid", "calc", "mirror", "recolor", "reverse", "chain",
               "none", "refuse", "plain")
 # calc and centroid weigh more: copying numbers is what the nano LLM learns slowest

@@ -1,7 +1,7 @@
 """Tool use on held-out ShapeWorld: ``python -m omniweave.eval.tools --model DIR [--n 900]``.
 
 Cases come from ``omniweave.data.tools`` with held-out phrasings (``--split eval``, or another of
-``omniweave.data.tool_phrases.HELD_OUT``: ``eval2`` to ``eval5``) and media seeds no training set
+``omniweave.data.tool_phrases.HELD_OUT``: ``eval2`` to ``eval6``) and media seeds no training set
 uses; each runs through ``omniweave.tools.runtime`` (the model calls, the runtime executes, the
 model answers). Figures (Tool_LMM's, plus the end task):
 

@@ -2,8 +2,22 @@ import json
 import random
 from collections import Counter
 
+import pytest
+
 from omniweave.data.conversations import load_conversations
-from omniweave.data.tool_phrases import FRAMES, HELD_OUT, expand, near, phrases, pick, train_frames
+from omniweave.data.tool_phrases import (
+    FRAMES,
+    HELD_OUT,
+    PHRASINGS,
+    WRITTEN_SHARE,
+    check_phrasings,
+    expand,
+    near,
+    phrases,
+    pick,
+    train_frames,
+    written_phrases,
+)
 from omniweave.data.tools import iter_tool_examples, write_tool_data
 from omniweave.media import load_media
 from omniweave.nano import judges
@@ -57,12 +71,32 @@ def test_near_counts_word_edits_and_slots():
     assert expand("{mv} it") == ["mirror it", "flip it", "reflect it"]
 
 
-def test_training_picks_a_frame_first():
+def test_training_picks_a_written_request_or_a_grammar_frame():
     frames = train_frames("pitch")
     sizes = sorted(len(f) for f in frames)
     assert sizes[0] < 5 < 50 < sizes[-1]  # a short frame beside one with many fillings
     which = {p: i for i, f in enumerate(frames) for p in f}
+    written = written_phrases("pitch")
+    only = set(written) - set(which)  # a writer may have written one of the grammar's sentences
+    assert len(written) >= 100 and len(only) > 0.9 * len(written)
     rng = random.Random(0)
-    counts = Counter(which[pick(rng, "pitch", "train")] for _ in range(20 * len(frames)))
+    got = [pick(rng, "pitch", "train") for _ in range(80 * len(frames))]
+    share = sum(p in only for p in got) / len(got)
+    assert abs(share - WRITTEN_SHARE * len(only) / len(written)) < 0.05
+    counts = Counter(which[p] for p in got if p not in only)  # the grammar: frame first
     assert len(counts) == len(frames) and max(counts.values()) < 3 * min(counts.values())
     assert pick(rng, "pitch", "eval5") in HELD_OUT["eval5"]["pitch"]
+
+
+def test_written_phrasings_are_checked():
+    good = {key: [] for key in FRAMES} | {"recolor": ["paint it {c}"], "calc": ["what is {e}"]}
+    assert check_phrasings(good, "x.json")["recolor"] == ("paint it {c}",)
+    for key, text in (("recolor", "paint it red"), ("pitch", "pitch of {c}?"), ("calc", "Add {e}"),
+                      ("calc", "{e} and {e}")):
+        with pytest.raises(ValueError, match=rf"x\.json: {key}\[0\]"):
+            check_phrasings(good | {key: [text]}, "x.json")
+    with pytest.raises(ValueError, match="keys"):
+        check_phrasings({"pitch": []}, "x.json")
+    writers = json.loads((PHRASINGS / "written.json").read_text())["writers"]
+    assert len(writers) == 5  # every writer's file passes the same checks when loaded
+    assert all(written_phrases(key) for key in FRAMES)
