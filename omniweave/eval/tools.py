@@ -147,7 +147,10 @@ def _judge(case: Case, run) -> bool:
 
 
 def evaluate(model, n: int = 900, batch: int = 16, open_set: int = 60, progress: bool = True,
-             split: str = "eval", constrain: bool = True) -> dict:
+             split: str = "eval", constrain: bool = True, misses: int = 0) -> dict:
+    """The figures above over ``n`` cases of ``split``; ``misses`` > 0 also lists up to that many
+    failed cases (wrong tools or a wrong answer: the request, the calls with their results, the reply) under
+    ``"misses"``."""
     cases = build_cases(n, split=split)
     tools = ToolSet(registered(B.BUILTIN))
     runs = []
@@ -164,13 +167,19 @@ def evaluate(model, n: int = 900, batch: int = 16, open_set: int = 60, progress:
     known = set(tools.names())
     per = defaultdict(lambda: defaultdict(int))
     tot = defaultdict(int)
+    failed = []
     for c, r in zip(cases, runs, strict=True):
         called = [x.call.name for x in r.results]
         row = per[c.task]
         row["n"] += 1
         chose = called == c.expected
+        right = _judge(c, r)
         row["choice"] += chose
-        row["end"] += _judge(c, r)
+        row["end"] += right
+        if not (chose and right) and len(failed) < misses:
+            failed.append({"task": c.task, "request": c.user, "expected": c.expected,
+                           "called": [f"{x.call.name}({json.dumps(x.call.arguments)}) -> {x.text}"
+                                      for x in r.results], "reply": r.text})
         row["calls"] += len(called)
         row["hallucinated"] += sum(x not in known for x in called)
         row["malformed"] += r.malformed
@@ -196,6 +205,8 @@ def evaluate(model, n: int = 900, batch: int = 16, open_set: int = 60, progress:
         "end_task": sum(r["end"] for r in per.values()) / len(cases),
         "per_task": {t: {k: v for k, v in r.items()} for t, r in per.items()},
     }
+    if misses:
+        summary["misses"] = failed
     if open_set:
         summary["open_set"] = evaluate_open_set(model, open_set, batch, constrain)
     return summary
@@ -250,6 +261,12 @@ def table(s: dict) -> str:
         o = s["open_set"]
         lines += ["", f"open set (unseen tool `duration`, {o['cases']} cases): chosen {pct(o['chosen'])}, "
                       f"answered right {pct(o['answered_right'])}; first call: {json.dumps(o['first_call'])}"]
+    if s.get("misses"):
+        lines += ["", "| task | request | expected | called | reply |", "| --- | --- | --- | --- | --- |"]
+        for m in s["misses"]:
+            cells = [m["task"], m["request"], ", ".join(m["expected"]) or "-", ", ".join(m["called"]) or "-",
+                     m["reply"]]
+            lines.append("| " + " | ".join(" ".join(str(x).split()).replace("|", "\\|") for x in cells) + " |")
     return "\n".join(lines)
 
 
@@ -263,13 +280,16 @@ def main(argv: list[str] | None = None) -> int:
                    help="the held-out phrase set (omniweave.data.tool_phrases)")
     p.add_argument("--no-constrain", dest="constrain", action="store_false",
                    help="decode calls freely (no grammar; omniweave.tools.grammar), to compare")
+    p.add_argument("--misses", type=int, default=0, metavar="N",
+                   help="also list up to N failed cases: the request, the tools expected and called, the reply")
     p.add_argument("--json", default=None, help="also write the figures here")
     args = p.parse_args(argv)
     from omniweave.model import AnyToAny
 
     model = AnyToAny.from_pretrained(args.model)
     t0 = time.time()
-    s = evaluate(model, args.n, args.batch, args.open_set, split=args.split, constrain=args.constrain)
+    s = evaluate(model, args.n, args.batch, args.open_set, split=args.split, constrain=args.constrain,
+                 misses=args.misses)
     s["seconds"] = round(time.time() - t0, 1)
     print(table(s))
     if args.json:

@@ -67,7 +67,22 @@ def test_eval_on_a_small_sample():
     from omniweave.model import AnyToAny
 
     model = AnyToAny.from_pretrained(TOOLS_CKPT, preset="nano")
-    s = evaluate(model, n=24, batch=12, open_set=0, progress=False)
+    s = evaluate(model, n=24, batch=12, open_set=0, progress=False, misses=24)
     assert s["cases"] == 24 and "tool choice" in table(s)
     assert s["tool_choice"] >= 0.5
     assert s["malformed"] == 0 and s["hallucinated"] == 0  # constrained decoding: by construction
+    choice, end = (sum(r[k] for r in s["per_task"].values()) for k in ("choice", "end"))
+    assert 24 - min(choice, end) <= len(s["misses"]) <= 48 - choice - end  # every failed case listed
+
+
+def test_the_table_lists_misses():
+    from omniweave.eval.tools import table
+
+    s = {"per_task": {"pitch": {"n": 1, "choice": 0, "end": 0, "calls": 1, "hallucinated": 0, "malformed": 0}},
+         "tool_choice": 0.0, "tool_cases": 1, "no_tool_precision": 0.0, "no_tool_recall": 0.0,
+         "no_tool_cases": 0, "hallucinated": 0.0, "calls": 1, "malformed": 0.0, "replies": 2,
+         "end_task": 0.0, "cases": 1,
+         "misses": [{"task": "pitch", "request": "<audio>\nhow high | is it?", "expected": ["pitch_hz"],
+                     "called": ['pulse_count({"audio": 0}) -> 4'], "reply": "4 pulses."}]}
+    row = table(s).splitlines()[-1]
+    assert row == '| pitch | <audio> how high \\| is it? | pitch_hz | pulse_count({"audio": 0}) -> 4 | 4 pulses. |'
