@@ -9,7 +9,10 @@ and "train the signal tokens" means exactly these two small tables.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 import torch
 from torch import nn
@@ -61,6 +64,23 @@ def _quantization(cfg: LLMConfig):
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
                               bnb_4bit_use_double_quant=True,
                               bnb_4bit_compute_dtype=torch_dtype(cfg.dtype))
+
+
+@cache
+def _cache_keyword(cls: type) -> str:
+    return "cache" if "cache" in inspect.signature(cls.forward).parameters else "past_key_values"
+
+
+def kv_cache_arg(llm: nn.Module, past: Any) -> dict[str, Any]:
+    """The keyword argument that hands ``past`` (a KV cache, or None) to ``llm``'s forward: ``cache``
+    in recent transformers, ``past_key_values`` in older ones and in models that kept that name."""
+    base = llm.get_base_model() if hasattr(llm, "get_base_model") else llm  # a peft wrapper passes it on
+    return {_cache_keyword(type(base)): past}
+
+
+def kv_cache_of(out: Any) -> Any:
+    """The KV cache a causal LM's forward returned, under either name (see ``kv_cache_arg``)."""
+    return out.cache if "cache" in getattr(out, "__dataclass_fields__", {}) else out.past_key_values
 
 
 def load_llm(cfg: LLMConfig, device: str = "cpu") -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:

@@ -35,7 +35,15 @@ from omniweave.encoders import MediaEncoder, build_encoder
 from omniweave.errors import InputError
 from omniweave.files import atomic_dir
 from omniweave.hub import resolve_path
-from omniweave.llm import PLACEHOLDER, REQUEST, ExtraTokens, TokenLayout, load_llm
+from omniweave.llm import (
+    PLACEHOLDER,
+    REQUEST,
+    ExtraTokens,
+    TokenLayout,
+    kv_cache_arg,
+    kv_cache_of,
+    load_llm,
+)
 from omniweave.media import Audio, Image, Media, Video, save_media
 from omniweave.perception import (
     InteractivePerception,
@@ -399,7 +407,7 @@ class AnyToAny(nn.Module):
             mask = attention_mask if attention_mask is not None else torch.ones_like(input_ids)
             positions = (mask.cumsum(-1) - 1).clamp_min(0)[:, pre.start:]
             out = self.llm(inputs_embeds=embeds[:, pre.start:], attention_mask=mask,
-                           position_ids=positions, past_key_values=pre.past, use_cache=True,
+                           position_ids=positions, **kv_cache_arg(self.llm, pre.past), use_cache=True,
                            output_hidden_states=True)
             hidden = torch.cat([pre.hidden, out.hidden_states[-1]], 1)
             logits = self.extra.logits(hidden, torch.cat([pre.logits, out.logits], 1))
@@ -482,7 +490,7 @@ class AnyToAny(nn.Module):
         embeds, past, start = pre.embeds, pre.past, pre.start
         positions = (mask.cumsum(-1) - 1).clamp_min(0)
         out = self.llm(inputs_embeds=embeds[:, start:], attention_mask=mask,
-                       position_ids=positions[:, start:], past_key_values=past, use_cache=True,
+                       position_ids=positions[:, start:], **kv_cache_arg(self.llm, past), use_cache=True,
                        output_hidden_states=True)
         b = ids.shape[0]
         seeds = [seed] * b if isinstance(seed, int) else list(seed)
@@ -529,7 +537,7 @@ class AnyToAny(nn.Module):
             mask = torch.cat([mask, mask.new_ones((b, 1))], 1)
             positions = positions[:, -1:] + 1
             out = self.llm(inputs_embeds=emb, attention_mask=mask, position_ids=positions,
-                           past_key_values=out.past_key_values, use_cache=True,
+                           **kv_cache_arg(self.llm, kv_cache_of(out)), use_cache=True,
                            output_hidden_states=True)
             for r in range(b):
                 t = int(nxt[r])

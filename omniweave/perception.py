@@ -36,7 +36,7 @@ from torch import nn
 
 from omniweave.config import InteractionConfig, ModelConfig
 from omniweave.errors import InputError
-from omniweave.llm import PLACEHOLDER, REQUEST, TokenLayout
+from omniweave.llm import PLACEHOLDER, REQUEST, TokenLayout, kv_cache_arg, kv_cache_of
 from omniweave.projectors import ToEmbeddings, TokenMemory, cross_attention_stack
 
 if TYPE_CHECKING:
@@ -178,7 +178,7 @@ def prefill(model: AnyToAny, input_ids: torch.Tensor, embeds: torch.Tensor,
         todo = [g for g in groups if g.round == rnd]
         end = max(g.position for g in todo) + 1
         out = model.llm(inputs_embeds=embeds[:, start:end], attention_mask=mask[:, :end],
-                        position_ids=positions[:, start:end], past_key_values=past, use_cache=True,
+                        position_ids=positions[:, start:end], **kv_cache_arg(model.llm, past), use_cache=True,
                         output_hidden_states=True)
         hidden = out.hidden_states[-1]  # (B, end - start, D)
         for m in sorted({g.modality for g in todo}):
@@ -193,7 +193,7 @@ def prefill(model: AnyToAny, input_ids: torch.Tensor, embeds: torch.Tensor,
                          for i, g in enumerate(sel)]
             slots = cols[:, None] + 1 + torch.arange(details.shape[1], device=dev)  # (g, K)
             embeds = embeds.index_put((rows[:, None].expand_as(slots), slots), details.to(embeds.dtype))
-        past = out.past_key_values
+        past = kv_cache_of(out)
         final = min(g.position for g in todo) + 1  # from the first detail slot on, all is stale
         kept_hidden.append(hidden[:, : final - start])
         kept_logits.append(out.logits[:, : final - start])

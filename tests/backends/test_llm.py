@@ -60,3 +60,33 @@ def test_split_digits_reads_numbers_one_digit_per_token_and_leaves_words_alone()
     assert pieces == list("46780" "37360")
     assert tok.decode(ids, skip_special_tokens=True) == "467 * 80 is 37360"
     assert tok(words)["input_ids"] == before_words
+
+
+def test_the_kv_cache_goes_by_the_name_the_model_takes(tiny_models, trained_model):
+    """transformers renamed ``past_key_values`` to ``cache``; omniweave passes whichever the model's
+    forward takes (through a peft wrapper too) and reads it back, so generating warns of nothing."""
+    import warnings
+
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from omniweave.llm import kv_cache_arg, kv_cache_of
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_models["vicuna"])
+    name = next(iter(kv_cache_arg(model, None)))
+    assert name in ("cache", "past_key_values")
+    wrapped = get_peft_model(model, LoraConfig(r=2, target_modules=["q_proj"]))
+    assert kv_cache_arg(wrapped, None) == {name: None}
+
+    class OldStyle(torch.nn.Module):
+        def forward(self, input_ids, past_key_values=None):
+            pass
+
+    assert kv_cache_arg(OldStyle(), 1) == {"past_key_values": 1}
+    out = model(input_ids=torch.tensor([[1, 2, 3]]), use_cache=True)
+    assert kv_cache_of(out).get_seq_length() == 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        reply = trained_model.generate([{"role": "user", "content": "describe a red circle."}],
+                                       max_new_tokens=4, make_media=False)
+    assert reply.text
