@@ -6,7 +6,7 @@ import torch
 
 from omniweave.config import load_preset
 from omniweave.errors import InputError
-from omniweave.llm import PLACEHOLDER, REQUEST
+from omniweave.llm import PLACEHOLDER, REQUEST, kv_cache_arg
 from omniweave.model import AnyToAny
 from omniweave.nano import scenes, world
 from omniweave.perception import Request, RequestGroup, detail_word_loss, request_groups
@@ -78,7 +78,7 @@ def test_two_passes_equal_the_reference_computation(model):
     assert past is not None and start > 0
     pos = (mask.cumsum(-1) - 1).clamp_min(0)
     out = model.llm(inputs_embeds=embeds[:, start:], attention_mask=mask, position_ids=pos[:, start:],
-                    past_key_values=past, use_cache=True, output_hidden_states=True)
+                    **kv_cache_arg(model.llm, past), use_cache=True, output_hidden_states=True)
     fast = model.extra.logits(out.hidden_states[-1], out.logits)[:, -1]
     # ... equals each row computed alone by hand
     for r, enc in enumerate(encs):
