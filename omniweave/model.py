@@ -287,7 +287,11 @@ class AnyToAny(nn.Module):
             else:
                 parts[part].requires_grad_(True)
         if self.cfg.llm.gradient_checkpointing:
-            self.llm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            kwargs = {"use_reentrant": False}
+            if hasattr(self.llm, "activation_checkpointing_enable"):  # the name since transformers 5.2x
+                self.llm.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+            else:
+                self.llm.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
         return [p for p in self.parameters() if p.requires_grad]
 
     def train_llm_whole(self) -> None:

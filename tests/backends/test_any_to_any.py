@@ -90,7 +90,8 @@ def test_a_vicuna_like_llm_without_a_template_trains_with_checkpointing(tiny_mod
     enc = model.processor.encode(conv)
     assert enc.media == ["image"] and len(enc.outputs[0].positions) == 4
     model.set_trainable(load_preset("nano").stages["3"])
-    assert model.llm.is_gradient_checkpointing
+    llm = model.llm.get_base_model()
+    assert llm.is_activation_checkpointing if hasattr(llm, "is_activation_checkpointing") else llm.is_gradient_checkpointing
     model.train()
     batch = model.processor.collate([enc])
     batch["media"] = model.encode_media([MEDIA["image"]])
