@@ -204,7 +204,7 @@ def _chat(args: argparse.Namespace) -> None:
             run = run_with_tools(model, history, list(given), tools=tools,
                                  **{**options, "max_new_tokens": max(options["max_new_tokens"], 128)})
             for r in run.results:
-                print(f"  [{r.call.name}({json.dumps(r.call.arguments)}) -> {r.text}]", file=sys.stderr)
+                print(f"  [{r}]", file=sys.stderr)
             history[:] = [m for m in run.messages if m["role"] != "system"]
             given[:] = run.all_media
             resp = Response(run.text, run.media, run.text)

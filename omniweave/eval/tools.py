@@ -178,8 +178,7 @@ def evaluate(model, n: int = 900, batch: int = 16, open_set: int = 60, progress:
         row["end"] += right
         if not (chose and right) and len(failed) < misses:
             failed.append({"task": c.task, "request": c.user, "expected": c.expected,
-                           "called": [f"{x.call.name}({json.dumps(x.call.arguments)}) -> {x.text}"
-                                      for x in r.results], "reply": r.text})
+                           "called": [str(x) for x in r.results], "reply": r.text})
         row["calls"] += len(called)
         row["hallucinated"] += sum(x not in known for x in called)
         row["malformed"] += r.malformed

@@ -10,6 +10,7 @@ malformed call) becomes a tool turn that says so; the user never sees a tracebac
 from __future__ import annotations
 
 import concurrent.futures as cf
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,10 @@ class ToolResult:
     ok: bool
     text: str  # what the tool turn says
     medium: Media | None = None
+
+    def __str__(self) -> str:
+        """One line for logs: ``pitch_hz({"audio": 0}) -> 440``."""
+        return f"{self.call.name}({json.dumps(self.call.arguments)}) -> {self.text}"
 
 
 @dataclass
